@@ -1,0 +1,112 @@
+// Plugins: objects of optional hooks with xqute's names, and the manager that calls them.
+
+import type { Job } from "./job.ts";
+import type { Scheduler } from "./scheduler.ts";
+import type { Xqute } from "./xqute.ts";
+
+type Awaitable<T> = T | Promise<T>;
+
+/**
+ * A plugin: any of these hooks, called as xqute calls its own. Job hooks receive the
+ * scheduler and the job; `onJobSubmitting` and `onJobKilling` cancel by returning `false`;
+ * the three `onJobcmd*` hooks return bash code put into the job's wrapper.
+ */
+export interface Plugin {
+  /** A name for messages. */
+  name?: string;
+  /** The run starts (after the engine check, before any job). */
+  onInit?(xqute: Xqute): Awaitable<void>;
+  /** The run ends; `signal` is set when a signal ended it. */
+  onShutdown?(xqute: Xqute, signal?: Deno.Signal): Awaitable<void>;
+  /** A job was created by `feed`. */
+  onJobInit?(scheduler: Scheduler, job: Job): Awaitable<void>;
+  /** A job was queued. */
+  onJobQueued?(scheduler: Scheduler, job: Job): Awaitable<void>;
+  /** A job is about to be submitted; `false` cancels the submission. */
+  onJobSubmitting?(scheduler: Scheduler, job: Job): Awaitable<boolean | void>;
+  /** A job was submitted to its engine. */
+  onJobSubmitted?(scheduler: Scheduler, job: Job): Awaitable<void>;
+  /** A job's wrapper started running its command. */
+  onJobStarted?(scheduler: Scheduler, job: Job): Awaitable<void>;
+  /** A job's state was observed (on every event; `counter` counts them). */
+  onJobPolling?(scheduler: Scheduler, job: Job, counter: number): Awaitable<void>;
+  /** A job is about to be killed; `false` cancels the kill. */
+  onJobKilling?(scheduler: Scheduler, job: Job): Awaitable<boolean | void>;
+  /** A job was killed. */
+  onJobKilled?(scheduler: Scheduler, job: Job): Awaitable<void>;
+  /** A job's trial failed. */
+  onJobFailed?(scheduler: Scheduler, job: Job): Awaitable<void>;
+  /** A job succeeded. */
+  onJobSucceeded?(scheduler: Scheduler, job: Job): Awaitable<void>;
+  /** Bash for the wrapper, run before the command is prepared. */
+  onJobcmdInit?(scheduler: Scheduler, job: Job): string | void;
+  /** Bash for the wrapper, run right before the command. */
+  onJobcmdPrep?(scheduler: Scheduler, job: Job): string | void;
+  /** Bash for the wrapper, run after the rc is written. */
+  onJobcmdEnd?(scheduler: Scheduler, job: Job): string | void;
+}
+
+/** The hooks that run code in the wrapper. */
+export type JobcmdHook = "onJobcmdInit" | "onJobcmdPrep" | "onJobcmdEnd";
+type EventHook = Exclude<keyof Plugin, "name" | JobcmdHook>;
+type HookArgs<H extends EventHook> = Parameters<NonNullable<Plugin[H]>>;
+
+/** Calls the hooks of a list of plugins, in order. */
+export class PluginManager {
+  /** The plugins, in the order their hooks run. */
+  readonly plugins: readonly Plugin[];
+
+  /** @param plugins The plugins. */
+  constructor(plugins: readonly Plugin[] = []) {
+    for (const [i, plugin] of plugins.entries()) {
+      if (typeof plugin !== "object" || plugin === null) {
+        throw new TypeError(`Plugin ${i} is not an object of hooks`);
+      }
+    }
+    this.plugins = [...plugins];
+  }
+
+  /**
+   * Whether any plugin has a hook.
+   *
+   * @param hook The hook's name.
+   * @returns `true` when one plugin at least defines it.
+   */
+  has(hook: keyof Plugin): boolean {
+    return this.plugins.some((plugin) => typeof plugin[hook] === "function");
+  }
+
+  /**
+   * Call a hook of every plugin that has it.
+   *
+   * @param hook The hook.
+   * @param args Its arguments.
+   * @returns `false` when a plugin returned `false` (for the cancelling hooks).
+   */
+  async call<H extends EventHook>(hook: H, ...args: HookArgs<H>): Promise<boolean> {
+    let go = true;
+    for (const plugin of this.plugins) {
+      const fn = plugin[hook] as ((...a: HookArgs<H>) => unknown) | undefined;
+      if (typeof fn !== "function") continue;
+      if ((await fn.apply(plugin, args)) === false) go = false;
+    }
+    return go;
+  }
+
+  /**
+   * Collect the bash code that the plugins give for one of the wrapper hooks.
+   *
+   * @param hook `onJobcmdInit`, `onJobcmdPrep` or `onJobcmdEnd`.
+   * @param scheduler The scheduler.
+   * @param job The job.
+   * @returns The code, one plugin's after another.
+   */
+  jobcmd(hook: JobcmdHook, scheduler: Scheduler, job: Job): string {
+    const parts: string[] = [];
+    for (const plugin of this.plugins) {
+      const code = plugin[hook]?.(scheduler, job);
+      if (typeof code === "string" && code.trim()) parts.push(code);
+    }
+    return parts.join("\n");
+  }
+}

@@ -1,0 +1,115 @@
+// The run summary: what `runUntilComplete()` resolves to and `xqc run --json` prints.
+
+import type { Job } from "./job.ts";
+import { JobStatus, jobStatusName } from "./status.ts";
+
+/** One job in the summary. */
+export interface JobSummary {
+  /** The job's index. */
+  index: number;
+  /** Its command, as one line. */
+  cmd: string;
+  /**
+   * `FINISHED` or `FAILED`; `KILLED` when it was killed, `SKIPPED` when `--resume` found
+   * it finished, `CANCELLED` when the run stopped before it started.
+   */
+  status: string;
+  /** The last trial's exit code (null if it never ran). */
+  rc: number | null;
+  /** How many trials ran. */
+  trials: number;
+  /** From its first submission to its end, in ms (null if it never ran). */
+  durationMs: number | null;
+  /** The path of its `job.stdout`. */
+  stdout: string;
+  /** The path of its `job.stderr`. */
+  stderr: string;
+}
+
+/** The summary of a run. */
+export interface RunSummary {
+  /** The workdir, absolute. */
+  workdir: string;
+  /** How many jobs were fed. */
+  total: number;
+  /** How many finished with rc 0 (skipped ones not included). */
+  succeeded: number;
+  /** How many failed (after their retries). */
+  failed: number;
+  /** How many were killed, or never started because the run stopped. */
+  killed: number;
+  /** How many were skipped as already finished (`--resume`). */
+  skipped: number;
+  /** How long the run took, in ms. */
+  durationMs: number;
+  /** The signal that stopped the run, if one did. */
+  signal: string | null;
+  /** Whether the run halted on a failure (`errorStrategy: "halt"`). */
+  halted: boolean;
+  /** Every job. */
+  jobs: JobSummary[];
+}
+
+/**
+ * The summary status of a job.
+ *
+ * @param job The job.
+ * @returns `FINISHED`, `FAILED`, `KILLED`, `SKIPPED`, `CANCELLED`, or the status's name.
+ */
+export function jobOutcome(job: Job): string {
+  if (job.skipped) return "SKIPPED";
+  if (job.killed) return "KILLED";
+  if (job.status === JobStatus.INIT || job.status === JobStatus.QUEUED) return "CANCELLED";
+  return jobStatusName(job.status);
+}
+
+/**
+ * Summarize a run.
+ *
+ * @param workdir The workdir.
+ * @param jobs The jobs.
+ * @param durationMs The run's duration.
+ * @param signal The signal that stopped it, if any.
+ * @param halted Whether it halted on a failure.
+ * @returns The summary.
+ */
+export function summarize(
+  workdir: string,
+  jobs: readonly Job[],
+  durationMs: number,
+  signal: string | null,
+  halted: boolean,
+): RunSummary {
+  const summary: RunSummary = {
+    workdir,
+    total: jobs.length,
+    succeeded: 0,
+    failed: 0,
+    killed: 0,
+    skipped: 0,
+    durationMs,
+    signal,
+    halted,
+    jobs: [],
+  };
+  for (const job of jobs) {
+    const status = jobOutcome(job);
+    if (status === "SKIPPED") summary.skipped++;
+    else if (status === "FINISHED") summary.succeeded++;
+    else if (status === "KILLED" || status === "CANCELLED") summary.killed++;
+    else summary.failed++;
+    summary.jobs.push({
+      index: job.index,
+      cmd: job.cmdText,
+      status,
+      rc: job.rc,
+      trials: job.trial,
+      durationMs: job.submittedAt !== null && job.endedAt !== null
+        ? job.endedAt - job.submittedAt
+        : null,
+      stdout: job.stdoutFile,
+      stderr: job.stderrFile,
+    });
+  }
+  return summary;
+}
