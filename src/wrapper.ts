@@ -91,6 +91,9 @@ ${indent(section("plugins: onJobcmdEnd", parts.end))}
 }
 xqc_timed_out=0
 trap xqc_end EXIT
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
 ${section("prescript", parts.prescript)}
 xqc_cmd=(${cmd})
 ${section("plugins: onJobcmdPrep", parts.prep)}
