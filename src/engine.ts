@@ -164,9 +164,9 @@ const apptainer: Engine = {
     argv.push(...spec.binArgs, spec.image, ...spec.entrypoint);
     return argv;
   },
-  // Apptainer sets APPTAINERENV_NAME as NAME inside: values stay out of argv.
-  clientEnv: (envs) =>
-    Object.fromEntries(Object.entries(envs).map(([key, value]) => [`APPTAINERENV_${key}`, value])),
+  // Apptainer passes the client's environment into the container as it is, while its
+  // APPTAINERENV_* and --env values go through a shell that runs any $(...) in them.
+  clientEnv: (envs) => ({ ...envs }),
   async checkImage(bin, image) {
     const version = await runCommand([bin, "--version"]);
     if (version.code !== 0) {

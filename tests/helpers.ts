@@ -103,7 +103,7 @@ async function engineWorks(engine: TestEngine): Promise<string | null> {
   if (which.code !== 0) return `${engine} is not installed`;
   const probe = engine === "apptainer"
     ? await run([engine, "--version"])
-    : await run([engine, "info", "--format", "{{.ID}}"]);
+    : await run([engine, "version"]);
   if (probe.code !== 0) return `${engine} does not answer: ${probe.out.trim().split("\n")[0]}`;
   return null;
 }
