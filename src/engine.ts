@@ -122,12 +122,12 @@ function ociEngine(name: "docker" | "podman"): Engine {
       const out = await runCommand([bin, "image", "inspect", "--format", "{{.Id}}", ref]);
       if (out.code === 0) return;
       const said = firstLine(out.stderr);
-      if (/cannot connect|daemon|permission denied|connection refused|no such file/i.test(said)) {
-        throw new EngineUnavailableError(`The ${name} engine does not answer: ${said}`);
+      if (/no such (image|object)|image not known|not found|unable to find/i.test(said)) {
+        throw new EngineUnavailableError(
+          `Image "${ref}" is not on this machine for ${name} (pull or load it first: ${name} pull ${ref})`,
+        );
       }
-      throw new EngineUnavailableError(
-        `Image "${ref}" is not on this machine for ${name} (pull or load it first: ${name} pull ${ref})`,
-      );
+      throw new EngineUnavailableError(`The ${name} engine does not answer: ${said}`);
     },
     removeArgv(bin, container, remove) {
       if (!remove) return [bin, "kill", container];

@@ -15,6 +15,8 @@ export interface RunRecord {
   scheduler: string;
   /** The image, for container runs. */
   image: string | null;
+  /** The engine binary, for container runs. */
+  bin: string | null;
   /** How many jobs run at once. */
   forks: number;
   /** How many jobs were fed so far. */

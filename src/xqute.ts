@@ -249,6 +249,7 @@ export class Xqute {
       hostname: Deno.hostname(),
       scheduler: scheduler.wrapperSuffix,
       image: "image" in scheduler ? String(scheduler.image) : null,
+      bin: "bin" in scheduler ? String(scheduler.bin) : null,
       forks: scheduler.forks,
       total: this.jobs.length,
       state: "running",
