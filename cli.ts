@@ -130,7 +130,25 @@ function parseFlags(
     "help",
     "h",
   ]);
-  return parseArgs(args, {
+  // A negative number after an option is its value, not an option: `-n -1` is `--forks=-1`.
+  const takesValue = new Set(spec.string ?? []);
+  const longName = (flag: string) =>
+    flag.startsWith("--") ? flag.slice(2) : spec.alias?.[flag.slice(1)] ?? flag.slice(1);
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === "--") {
+      joined.push(...args.slice(i));
+      break;
+    }
+    if (
+      /^--?[A-Za-z][\w-]*$/.test(arg) && takesValue.has(longName(arg)) &&
+      /^-\d/.test(args[i + 1] ?? "")
+    ) {
+      joined.push(`--${longName(arg)}=${args[++i]}`);
+    } else joined.push(arg);
+  }
+  return parseArgs(joined, {
     string: spec.string,
     boolean: [...(spec.boolean ?? []), "help"],
     collect: spec.collect,

@@ -87,7 +87,12 @@ export class ContainerScheduler extends Scheduler {
   /** More engine arguments. */
   readonly binArgs: string[];
 
-  /** @param options The options; `image` is required. */
+  /**
+   * Make a container scheduler: checks the options, the volumes and that the engine
+   * binary is on PATH (the image is checked by `prepare()`, before the first job).
+   *
+   * @param options The options; `image` is required.
+   */
   constructor(options: ContainerSchedulerOptions) {
     if (typeof options !== "object" || options === null) {
       throw new TypeError("Options must be an object");

@@ -5,6 +5,8 @@ export class XqcError extends Error {
   /** The exit code `xqc` leaves with for this error. */
   readonly exitCode: number;
   /**
+   * Make an error with its exit code.
+   *
    * @param message What went wrong, naming the key, value or file.
    * @param exitCode The exit code for the command line.
    */
@@ -17,7 +19,11 @@ export class XqcError extends Error {
 
 /** Bad usage, option or spec: nothing was started (exit 2). */
 export class ValidationError extends XqcError {
-  /** @param message What is wrong, naming the key, value or file. */
+  /**
+   * Make a validation error (exit 2).
+   *
+   * @param message What is wrong, naming the key, value or file.
+   */
   constructor(message: string) {
     super(message, 2);
   }
@@ -25,7 +31,11 @@ export class ValidationError extends XqcError {
 
 /** The engine, its daemon or the image is unavailable: nothing was started (exit 3). */
 export class EngineUnavailableError extends XqcError {
-  /** @param message What is missing. */
+  /**
+   * Make an engine error (exit 3).
+   *
+   * @param message What is missing.
+   */
   constructor(message: string) {
     super(message, 3);
   }
@@ -33,7 +43,11 @@ export class EngineUnavailableError extends XqcError {
 
 /** The workdir belongs to a run that is still alive (exit 2). */
 export class WorkdirBusyError extends XqcError {
-  /** @param message Which process owns the workdir. */
+  /**
+   * Make a busy-workdir error (exit 2).
+   *
+   * @param message Which process owns the workdir.
+   */
   constructor(message: string) {
     super(message, 2);
   }

@@ -77,6 +77,8 @@ export class Job {
   endedAt: number | null = null;
 
   /**
+   * Make a job; nothing is written until it is submitted.
+   *
    * @param index The job's index.
    * @param cmd Its command.
    * @param metadir Its metadir on the host.

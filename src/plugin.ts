@@ -4,7 +4,8 @@ import type { Job } from "./job.ts";
 import type { Scheduler } from "./scheduler.ts";
 import type { Xqute } from "./xqute.ts";
 
-type Awaitable<T> = T | Promise<T>;
+/** A value, or a promise of it. */
+export type Awaitable<T> = T | Promise<T>;
 
 /**
  * A plugin: any of these hooks, called as xqute calls its own. Job hooks receive the
@@ -48,15 +49,21 @@ export interface Plugin {
 
 /** The hooks that run code in the wrapper. */
 export type JobcmdHook = "onJobcmdInit" | "onJobcmdPrep" | "onJobcmdEnd";
-type EventHook = Exclude<keyof Plugin, "name" | JobcmdHook>;
-type HookArgs<H extends EventHook> = Parameters<NonNullable<Plugin[H]>>;
+/** The hooks that are events (every hook but the wrapper's three). */
+export type EventHook = Exclude<keyof Plugin, "name" | JobcmdHook>;
+/** The arguments of an event hook. */
+export type HookArgs<H extends EventHook> = Parameters<NonNullable<Plugin[H]>>;
 
 /** Calls the hooks of a list of plugins, in order. */
 export class PluginManager {
   /** The plugins, in the order their hooks run. */
   readonly plugins: readonly Plugin[];
 
-  /** @param plugins The plugins. */
+  /**
+   * Hold a list of plugins.
+   *
+   * @param plugins The plugins.
+   */
   constructor(plugins: readonly Plugin[] = []) {
     for (const [i, plugin] of plugins.entries()) {
       if (typeof plugin !== "object" || plugin === null) {

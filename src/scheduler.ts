@@ -140,7 +140,11 @@ export abstract class Scheduler {
   #holding = new Set<Job>();
   #startWaiters: (() => void)[] = [];
 
-  /** @param options The base options. */
+  /**
+   * Check the base options.
+   *
+   * @param options The base options.
+   */
   constructor(options: SchedulerOptions = {}) {
     this.forks = checkInteger("forks", options.forks ?? 1, 1);
     const strategy = options.errorStrategy ?? JobErrorStrategy.IGNORE;

@@ -95,6 +95,8 @@ function checkEnvs(value: unknown, where: string): Record<string, string> {
 }
 
 function checkJob(item: unknown, where: string): JobSpec {
+  // YAML reads `- true` or `- 42` as a boolean or a number; as a command it is a word.
+  if (typeof item === "boolean" || typeof item === "number") item = String(item);
   if (typeof item === "string") {
     if (!item.trim()) throw new ValidationError(`${where} is an empty command`);
     return { cmd: item, envs: {} };
@@ -208,6 +210,7 @@ export function checkSpec(data: unknown, source: string): BatchSpec {
   }
   const spec: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(data)) {
+    if (!(key in SPEC_KEYS)) throw new ValidationError(`Spec "${source}": unknown key "${key}"`);
     spec[key] = checkSpecValue(key, value, `Spec "${source}": key "${key}"`);
   }
   return spec as BatchSpec;

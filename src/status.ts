@@ -49,6 +49,6 @@ export const JobErrorStrategy = {
 export type JobErrorStrategyName = typeof JobErrorStrategy[keyof typeof JobErrorStrategy];
 
 /** rc of a job that the engine refused to start. */
-export const RC_REFUSED = -2;
+export const RC_REFUSED: number = -2;
 /** rc of a job whose process ended without writing its rc. */
-export const RC_VANISHED = -3;
+export const RC_VANISHED: number = -3;

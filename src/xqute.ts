@@ -96,7 +96,11 @@ export class Xqute {
   #startedAt = 0;
   #signalHandlers: [Deno.Signal, () => void][] = [];
 
-  /** @param options The run's options. */
+  /**
+   * Make a run; nothing is checked on disk or written until the first `feed`.
+   *
+   * @param options The run's options.
+   */
   constructor(options: XquteOptions = {}) {
     if (typeof options !== "object" || options === null) {
       throw new TypeError("Options must be an object");

@@ -1,0 +1,302 @@
+// `xqc` as a user runs it: real engines, real subprocesses, real signals.
+
+import {
+  assert,
+  assertEquals,
+  assertMatch,
+  assertRejects,
+  assertStringIncludes,
+} from "./assert.ts";
+import { join } from "@std/path";
+import { finish, startXqc, xqc } from "./cli_helpers.ts";
+import {
+  containersOf,
+  ENGINE_NAMES,
+  engineReady,
+  imageFor,
+  readJobFile,
+  tempDir,
+  TEST_IMAGE,
+  waitFor,
+} from "./helpers.ts";
+import { readState } from "../mod.ts";
+
+async function runningJobs(workdir: string): Promise<number> {
+  const state = await readState(workdir).catch(() => null);
+  return state?.jobs.filter((j) => j.status === 4).length ?? 0;
+}
+
+for (const engine of ENGINE_NAMES) {
+  Deno.test(`xqc run on ${engine}: a jobs file, --json on stdout, a line per job on stderr`, async () => {
+    if (await engineReady(engine)) return;
+    const dir = await tempDir();
+    await Deno.writeTextFile(
+      join(dir, "jobs.txt"),
+      `echo "one two"\n# a comment\n\nbash -c 'echo $((6*7)); exit 3'\nprintf %s '$(not run)'\n`,
+    );
+    const result = await xqc(
+      ["run", "-i", imageFor(engine), "-b", engine, "-n", "2", "-j", "jobs.txt", "--json"],
+      { cwd: dir },
+    );
+    assertEquals(result.code, 1, result.stderr);
+    const summary = JSON.parse(result.stdout);
+    assertEquals(result.stdout.trim().split("\n").length, 1);
+    assertEquals(Object.keys(summary).sort(), [
+      "durationMs",
+      "failed",
+      "halted",
+      "jobs",
+      "killed",
+      "signal",
+      "skipped",
+      "succeeded",
+      "total",
+      "workdir",
+    ]);
+    assertEquals([summary.total, summary.succeeded, summary.failed], [3, 2, 1]);
+    assertEquals(summary.workdir, join(dir, ".xqute"));
+    assertEquals(
+      summary.jobs.map((
+        j: { status: string; rc: number; trials: number },
+      ) => [j.status, j.rc, j.trials]),
+      [["FINISHED", 0, 1], ["FAILED", 3, 1], ["FINISHED", 0, 1]],
+    );
+    assertEquals(Object.keys(summary.jobs[0]).sort(), [
+      "cmd",
+      "durationMs",
+      "index",
+      "rc",
+      "status",
+      "stderr",
+      "stdout",
+      "trials",
+    ]);
+    assertEquals(await Deno.readTextFile(summary.jobs[1].stdout), "42\n");
+    assertEquals(await readJobFile(summary.workdir, 2, "job.stdout"), "$(not run)");
+    const lines = result.stderr.trim().split("\n");
+    assertEquals(lines.length, 4);
+    assertMatch(lines[0], /^xqc: job \d (FINISHED|FAILED) rc \d/);
+    assertStringIncludes(lines[3], "3 job(s): 2 succeeded, 1 failed");
+  });
+
+  Deno.test(`xqc run on ${engine}: SIGINT kills every container and exits 130`, async () => {
+    if (await engineReady(engine)) return;
+    const dir = await tempDir();
+    const workdir = join(dir, "wd");
+    await Deno.writeTextFile(join(dir, "jobs"), "sleep 60\n".repeat(5));
+    const child = startXqc(
+      [
+        "run",
+        "-i",
+        imageFor(engine),
+        "-b",
+        engine,
+        "-n",
+        "3",
+        "-w",
+        workdir,
+        "-j",
+        join(dir, "jobs"),
+      ],
+      dir,
+    );
+    await waitFor("three running jobs", async () => (await runningJobs(workdir)) === 3, 30000);
+    const start = performance.now();
+    child.kill("SIGINT");
+    const result = await finish(child);
+    const took = performance.now() - start;
+    assertEquals(result.code, 130, result.stderr);
+    assert(took < 10000, `stopping took ${took} ms`);
+    if (engine !== "apptainer") assertEquals(await containersOf(engine, workdir), []);
+    const state = await readState(workdir);
+    assertEquals(state?.run?.state, "interrupted");
+    assertEquals(state?.jobs.filter((j) => j.killed).length, 3);
+    assertStringIncludes(await readJobFile(workdir, 0, "job.stderr"), "the run received SIGINT");
+  });
+}
+
+Deno.test("xqc run: a YAML spec with string, argv and {cmd, envs} jobs; flags override it", async () => {
+  if (await engineReady("docker")) return;
+  const dir = await tempDir();
+  await Deno.writeTextFile(
+    join(dir, "spec.yaml"),
+    `image: ${TEST_IMAGE}
+forks: 1
+envs: {GREETING: hello, KEEP: kept}
+errorStrategy: retry
+numRetries: 1
+jobs:
+  - echo "$GREETING from a string"
+  - [printf, "%s|", "a b", "$(x)"]
+  - cmd: echo "$GREETING $WHO $KEEP"
+    envs: {WHO: world}
+  - exit 4
+`,
+  );
+  const result = await xqc(["run", "-f", "spec.yaml", "-n", "3", "-e", "GREETING=hi", "--json"], {
+    cwd: dir,
+  });
+  assertEquals(result.code, 1, result.stderr);
+  const summary = JSON.parse(result.stdout);
+  const workdir = summary.workdir;
+  assertEquals(await readJobFile(workdir, 0, "job.stdout"), "hi from a string\n");
+  assertEquals(await readJobFile(workdir, 1, "job.stdout"), "a b|$(x)|");
+  assertEquals(await readJobFile(workdir, 2, "job.stdout"), "hi world kept\n");
+  assertEquals(summary.jobs[3].trials, 2);
+  assertEquals((await readState(workdir))?.run?.forks, 3);
+});
+
+Deno.test("xqc run: -j - reads jobs from stdin; --quiet prints nothing; exit 0", async () => {
+  if (await engineReady("docker")) return;
+  const dir = await tempDir();
+  const result = await xqc(["run", "-i", TEST_IMAGE, "-n", "2", "-j", "-", "--quiet"], {
+    cwd: dir,
+    stdin: "echo a\necho b\n",
+  });
+  assertEquals(result.code, 0);
+  assertEquals(result.stderr, "");
+  assertEquals(result.stdout, "");
+  assertEquals(await readJobFile(join(dir, ".xqute"), 1, "job.stdout"), "b\n");
+});
+
+Deno.test("xqc run --dry-run prints each engine command and starts nothing", async () => {
+  const dir = await tempDir();
+  const result = await xqc([
+    "run",
+    "--dry-run",
+    "-i",
+    "python:3.12",
+    "-b",
+    "docker",
+    "-e",
+    "SEED=secret",
+    "--",
+    "echo",
+    "a b",
+  ], {
+    cwd: dir,
+  });
+  assertEquals(result.code, 0, result.stderr);
+  const lines = result.stdout.trim().split("\n");
+  assertEquals(lines[0], "# job 0: echo 'a b' (envs: SEED)");
+  assertMatch(
+    lines[1],
+    /docker run --rm --name xqc-\w+-0-1 .* -e SEED .* python:3\.12 \/bin\/bash \/mnt\/disks\/xqute_workdir\/0\/job\.wrapped\.container-docker$/,
+  );
+  assert(!result.stdout.includes("secret"), "an env value was printed");
+  await assertRejects(() => Deno.stat(join(dir, ".xqute")));
+});
+
+Deno.test("xqc run --resume skips finished jobs and counts them as skipped", async () => {
+  const dir = await tempDir();
+  await Deno.writeTextFile(join(dir, "jobs"), "echo one\nbash -c 'test -e flag'\n");
+  const first = await xqc(["run", "--scheduler", "local", "-j", "jobs", "--json"], { cwd: dir });
+  assertEquals(first.code, 1);
+  await Deno.writeTextFile(join(dir, ".xqute", "1", "flag"), "");
+  const second = await xqc(["run", "--scheduler", "local", "-j", "jobs", "--resume", "--json"], {
+    cwd: dir,
+  });
+  assertEquals(second.code, 1, "the job's cwd is not its metadir, so it still fails");
+  const summary = JSON.parse(second.stdout);
+  assertEquals([summary.skipped, summary.failed], [1, 1]);
+  assertEquals(summary.jobs[0].status, "SKIPPED");
+  await Deno.writeTextFile(join(dir, "jobs"), "echo one\nbash -c 'test -e .xqute/1/flag'\n");
+  const third = await xqc(["run", "--scheduler", "local", "-j", "jobs", "--resume", "--json"], {
+    cwd: dir,
+  });
+  assertEquals(third.code, 0, third.stderr);
+  assertEquals(JSON.parse(third.stdout).jobs.map((j: { status: string }) => j.status), [
+    "SKIPPED",
+    "FINISHED",
+  ]);
+});
+
+Deno.test("xqc status reads a live run from another process, and --json", async () => {
+  if (await engineReady("docker")) return;
+  const dir = await tempDir();
+  const workdir = join(dir, "wd");
+  const child = startXqc(
+    ["run", "-i", TEST_IMAGE, "-n", "2", "-w", workdir, "--", "sleep", "3"],
+    dir,
+  );
+  await waitFor("a running job", async () => (await runningJobs(workdir)) === 1, 30000);
+  const live = await xqc(["status", "-w", workdir]);
+  assertEquals(live.code, 0, live.stderr);
+  assertMatch(
+    live.stdout,
+    /^run \w+ {2}container-docker {2}image xqc-test:latest {2}forks 2 {2}pid \d+ \(alive\)/,
+  );
+  assertStringIncludes(live.stdout, "state running");
+  assertMatch(live.stdout, /\n0 +RUNNING +1 +[\d.]+s +sleep 3\n/);
+  const json = JSON.parse((await xqc(["status", "-w", workdir, "--json"])).stdout);
+  assertEquals(json.run.alive, true);
+  assertEquals(json.jobs[0].status, 4);
+  assertEquals((await finish(child)).code, 0);
+  const after = await xqc(["status", "-w", workdir]);
+  assertStringIncludes(after.stdout, "state done");
+  assertMatch(after.stdout, /\n0 +FINISHED +0 +1 /);
+});
+
+Deno.test("xqc status and logs reject a workdir or job that does not exist", async () => {
+  const dir = await tempDir();
+  const status = await xqc(["status", "-w", join(dir, "none")]);
+  assertEquals(status.code, 2);
+  assertStringIncludes(status.stderr, "does not exist");
+  await xqc(["run", "--scheduler", "local", "--quiet", "--", "true"], { cwd: dir });
+  const logs = await xqc(["logs", "7"], { cwd: dir });
+  assertEquals(logs.code, 2);
+  assertStringIncludes(logs.stderr, "Job 7 does not exist");
+  const bad = await xqc(["logs", "x"], { cwd: dir });
+  assertEquals(bad.code, 2);
+});
+
+Deno.test("xqc logs prints stdout or stderr, and --follow tails a running job", async () => {
+  const dir = await tempDir();
+  await xqc([
+    "run",
+    "--scheduler",
+    "local",
+    "--quiet",
+    "--",
+    "bash",
+    "-c",
+    "echo out; echo err >&2",
+  ], { cwd: dir });
+  assertEquals((await xqc(["logs", "0"], { cwd: dir })).stdout, "out\n");
+  assertEquals((await xqc(["logs", "0", "--stderr"], { cwd: dir })).stdout, "err\n");
+  const child = startXqc(
+    [
+      "run",
+      "--scheduler",
+      "local",
+      "--quiet",
+      "--",
+      "bash",
+      "-c",
+      "for i in 1 2 3; do echo line $i; sleep 0.4; done",
+    ],
+    dir,
+  );
+  await waitFor("the job", async () => (await runningJobs(join(dir, ".xqute"))) === 1);
+  const follow = await xqc(["logs", "0", "--follow"], { cwd: dir });
+  assertEquals(follow.stdout, "line 1\nline 2\nline 3\n");
+  await finish(child);
+});
+
+Deno.test("xqc kill stops the run that owns the workdir and its containers", async () => {
+  if (await engineReady("docker")) return;
+  const dir = await tempDir();
+  const workdir = join(dir, "wd");
+  const child = startXqc(
+    ["run", "-i", TEST_IMAGE, "-n", "2", "-w", workdir, "--", "sleep", "60"],
+    dir,
+  );
+  await waitFor("a running job", async () => (await runningJobs(workdir)) === 1, 30000);
+  const killed = await xqc(["kill", "-w", workdir]);
+  assertEquals(killed.code, 0, killed.stderr);
+  assertMatch(killed.stderr, /stopped the run of process \d+/);
+  assertEquals((await finish(child)).code, 143);
+  assertEquals(await containersOf("docker", workdir), []);
+  const again = await xqc(["kill", "-w", workdir]);
+  assertStringIncludes(again.stderr, "no run is alive");
+});
