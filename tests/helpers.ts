@@ -1,101 +1,16 @@
-// Test helpers: real engines, and the tiny image (bash + busybox) the tests build for them.
+// Test helpers: real engines (skipped with a message when missing, unless required).
 
 import { join } from "@std/path";
+import { ensureImage, run, sh } from "./image.ts";
+
+export { imageFor, sh, TEST_IMAGE, TEST_SIF } from "./image.ts";
 
 /** The engines the tests know. */
 export type TestEngine = "docker" | "podman" | "apptainer";
 
-/** The image's name for docker and podman. */
-export const TEST_IMAGE = "xqc-test:latest";
-const CACHE = "/tmp/xqc-test-image";
-/** The SIF file apptainer runs. */
-export const TEST_SIF = join(CACHE, "xqc-test.sif");
-
 const required = new Set(
   (Deno.env.get("XQC_REQUIRE_ENGINES") ?? "").split(",").map((s) => s.trim()).filter(Boolean),
 );
-
-async function run(argv: string[], stdin?: string): Promise<{ code: number; out: string }> {
-  try {
-    const child = new Deno.Command(argv[0], {
-      args: argv.slice(1),
-      stdin: stdin === undefined ? "null" : "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    if (stdin !== undefined) {
-      const w = child.stdin.getWriter();
-      await w.write(new TextEncoder().encode(stdin));
-      await w.close();
-    }
-    const o = await child.output();
-    const d = new TextDecoder();
-    return { code: o.code, out: d.decode(o.stdout) + d.decode(o.stderr) };
-  } catch (e) {
-    return { code: 127, out: String(e) };
-  }
-}
-
-/** Run a command and return its stdout+stderr, throwing on failure. */
-export async function sh(argv: string[]): Promise<string> {
-  const r = await run(argv);
-  if (r.code !== 0) throw new Error(`${argv.join(" ")} failed (${r.code}): ${r.out}`);
-  return r.out;
-}
-
-/** Run a command; return its exit code and output. */
-export function tryRun(argv: string[]): Promise<{ code: number; out: string }> {
-  return run(argv);
-}
-
-async function withLock<T>(fn: () => Promise<T>): Promise<T> {
-  await Deno.mkdir(CACHE, { recursive: true });
-  const file = await Deno.open(join(CACHE, "lock"), { write: true, create: true });
-  await file.lock(true);
-  try {
-    return await fn();
-  } finally {
-    file.close();
-  }
-}
-
-async function buildRootfs(): Promise<string> {
-  const root = join(CACHE, "rootfs");
-  const tar = join(CACHE, "rootfs.tar");
-  try {
-    await Deno.stat(tar);
-    return tar;
-  } catch {
-    // Build it below.
-  }
-  await Deno.remove(root, { recursive: true }).catch(() => {});
-  for (const dir of ["bin", "tmp", "proc", "sys", "dev", "etc", "root", "mnt", "usr/bin"]) {
-    await Deno.mkdir(join(root, dir), { recursive: true });
-  }
-  await Deno.chmod(join(root, "tmp"), 0o1777);
-  await Deno.copyFile("/bin/bash", join(root, "bin/bash"));
-  const ldd = await sh(["ldd", "/bin/bash"]);
-  for (const lib of ldd.matchAll(/(\/\S+\.so[^\s]*)/g)) {
-    const target = join(root, lib[1]);
-    await Deno.mkdir(join(target, ".."), { recursive: true });
-    await Deno.copyFile(await Deno.realPath(lib[1]), target);
-  }
-  const busybox = "/bin/busybox";
-  await Deno.copyFile(busybox, join(root, "bin/busybox"));
-  await Deno.chmod(join(root, "bin/busybox"), 0o755);
-  const applets = (await sh([busybox, "--list"])).split("\n").filter(Boolean);
-  for (const applet of applets) {
-    if (applet === "bash") continue;
-    await Deno.symlink("busybox", join(root, "bin", applet)).catch(() => {});
-  }
-  await Deno.symlink("/bin/busybox", join(root, "usr/bin/env")).catch(() => {});
-  await Deno.writeTextFile(join(root, "etc/passwd"), "root:x:0:0:root:/root:/bin/bash\n");
-  await Deno.writeTextFile(join(root, "etc/group"), "root:x:0:\n");
-  await sh(["tar", "-C", root, "-cf", tar + ".part", "."]);
-  await Deno.rename(tar + ".part", tar);
-  return tar;
-}
-
 const ready = new Map<TestEngine, Promise<string | null>>();
 
 async function engineWorks(engine: TestEngine): Promise<string | null> {
@@ -109,33 +24,7 @@ async function engineWorks(engine: TestEngine): Promise<string | null> {
 }
 
 async function prepare(engine: TestEngine): Promise<string | null> {
-  const why = await engineWorks(engine);
-  if (why) return why;
-  return await withLock(async () => {
-    if (engine === "apptainer") {
-      try {
-        await Deno.stat(TEST_SIF);
-        return null;
-      } catch {
-        await buildRootfs();
-        const out = await run([
-          "apptainer",
-          "build",
-          "--force",
-          TEST_SIF + ".part",
-          join(CACHE, "rootfs"),
-        ]);
-        if (out.code !== 0) return `apptainer build failed: ${out.out}`;
-        await Deno.rename(TEST_SIF + ".part", TEST_SIF);
-        return null;
-      }
-    }
-    const has = await run([engine, "image", "inspect", TEST_IMAGE]);
-    if (has.code === 0) return null;
-    const tar = await buildRootfs();
-    const out = await run([engine, "import", tar, TEST_IMAGE]);
-    return out.code === 0 ? null : `${engine} import failed: ${out.out}`;
-  });
+  return await engineWorks(engine) ?? await ensureImage(engine);
 }
 
 /**
@@ -151,11 +40,6 @@ export async function engineReady(engine: TestEngine): Promise<string | null> {
   }
   if (why) console.log(`%cSKIPPED ${engine}: ${why}`, "color: yellow");
   return why;
-}
-
-/** The image argument for an engine. */
-export function imageFor(engine: TestEngine): string {
-  return engine === "apptainer" ? TEST_SIF : TEST_IMAGE;
 }
 
 /** A fresh temporary folder (removed at exit is not needed: /tmp). */
