@@ -192,11 +192,13 @@ export class ContainerScheduler extends Scheduler {
    * @returns Their names.
    */
   override async reapOrphans(): Promise<string[]> {
+    // The clients first (and apptainer's process groups), then what the daemon still runs.
+    const groups = await super.reapOrphans();
     const names = await this.engine.listByWorkdir(this.bin, this.workdir);
     await Promise.all(
       names.map((name) => runCommand(this.engine.removeArgv(this.bin, name, true))),
     );
-    return names;
+    return [...names, ...groups];
   }
 
   /**

@@ -3,7 +3,13 @@
 import { isAbsolute, join, resolve } from "@std/path";
 import { Job, type JobCommand } from "./job.ts";
 import { PluginManager } from "./plugin.ts";
-import { type JobProcess, spawnJobProcess } from "./process.ts";
+import {
+  findTaggedGroups,
+  type JobProcess,
+  signalGroup,
+  spawnJobProcess,
+  WORKDIR_TAG,
+} from "./process.ts";
 import {
   JobErrorStrategy,
   type JobErrorStrategyName,
@@ -212,8 +218,10 @@ export abstract class Scheduler {
    *
    * @returns What was stopped, for a message; empty when nothing was.
    */
-  reapOrphans(): Promise<string[]> {
-    return Promise.resolve([]);
+  async reapOrphans(): Promise<string[]> {
+    const groups = await findTaggedGroups(this.workdir);
+    for (const pid of groups) signalGroup(pid, "SIGKILL");
+    return groups.map((pid) => `process group ${pid}`);
   }
 
   /**
@@ -343,7 +351,7 @@ export abstract class Scheduler {
     const gate = new Promise<void>((resolve) => open = resolve);
     const process = spawnJobProcess(
       argv,
-      this.processEnv(job),
+      { ...this.processEnv(job), [WORKDIR_TAG]: this.workdir },
       () => gate.then(() => this.#started(job)),
     );
     const done = gate.then(() => process.exited).then(() => this.#complete(job, process));

@@ -1,0 +1,349 @@
+// The benchmark: `xqc run` against a bare `xargs -P` loop of the same engine, per engine,
+// alternated in one run; then the local scheduler at scale. `deno task bench [--help]`.
+
+import { parseArgs } from "@std/cli";
+import { fromFileUrl, join } from "@std/path";
+import { ensureImage, type ImageEngine, imageFor, run } from "../tests/image.ts";
+
+const HELP =
+  `Usage: deno task bench [--jobs N] [--forks F] [--pairs P] [--engines a,b] [--scale N,M]
+                       [--no-scale] [--json] [--no-write]
+  --jobs N        jobs per engine run (default 40)
+  --forks F       jobs at once (default 4)
+  --pairs P       bare/xqc pairs per engine, alternated (default 3)
+  --engines LIST  docker,podman,apptainer,local (default: those that answer, and local)
+  --scale LIST    local job counts for the scale runs at 8 forks (default 1000,10000)
+  --no-scale      skip the scale runs
+  --json          print the results as JSON
+  --no-write      do not write bench/RESULTS.md`;
+
+interface Flags {
+  jobs: string;
+  forks: string;
+  pairs: string;
+  engines?: string;
+  scale: string;
+  "no-scale": boolean;
+  json: boolean;
+  "no-write": boolean;
+  help: boolean;
+}
+
+const flags = parseArgs(Deno.args, {
+  string: ["jobs", "forks", "pairs", "engines", "scale"],
+  boolean: ["no-scale", "json", "no-write", "help"],
+  default: { jobs: "40", forks: "4", pairs: "3", scale: "1000,10000" },
+}) as Flags;
+if (flags.help) {
+  console.log(HELP);
+  Deno.exit(0);
+}
+const N = Number(flags.jobs);
+const F = Number(flags.forks);
+const PAIRS = Math.max(1, Number(flags.pairs));
+const ROOT = fromFileUrl(new URL("..", import.meta.url));
+const CLI = join(ROOT, "cli.ts");
+const CONFIG = join(ROOT, "deno.json");
+const log = (text: string) => console.error(`bench: ${text}`);
+
+type Engine = ImageEngine | "local";
+
+interface Timed {
+  ms: number;
+  code: number;
+  peakRssKb: number;
+}
+
+/** Run a command, timing it and sampling its peak RSS (VmHWM) until it exits. */
+async function timed(argv: string[], cwd: string, stdinText?: string): Promise<Timed> {
+  const start = performance.now();
+  const child = new Deno.Command(argv[0], {
+    args: argv.slice(1),
+    cwd,
+    stdin: stdinText === undefined ? "null" : "piped",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  if (stdinText !== undefined) {
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(stdinText));
+    await writer.close();
+  }
+  let peak = 0;
+  let done = false;
+  const sampler = (async () => {
+    while (!done) {
+      try {
+        const status = await Deno.readTextFile(`/proc/${child.pid}/status`);
+        const hwm = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+        peak = Math.max(peak, hwm);
+      } catch {
+        // Exited.
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  })();
+  const out = await child.output();
+  const ms = performance.now() - start;
+  done = true;
+  await sampler;
+  if (out.code !== 0) {
+    log(
+      `${argv.slice(0, 6).join(" ")}… exited ${out.code}: ${
+        new TextDecoder().decode(out.stderr).slice(-400)
+      }`,
+    );
+  }
+  return { ms, code: out.code, peakRssKb: peak };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+function engineArgv(engine: Engine): string[] {
+  switch (engine) {
+    case "docker":
+    case "podman":
+      return [engine, "run", "--rm", imageFor(engine), "true"];
+    case "apptainer":
+      return ["apptainer", "-q", "exec", imageFor(engine), "true"];
+    case "local":
+      return ["bash", "-c", "true"];
+  }
+}
+
+function bareArgv(engine: Engine, forks: number): string[] {
+  return ["xargs", "-P", String(forks), "-I{}", ...engineArgv(engine)];
+}
+
+function xqcArgv(engine: Engine, forks: number, workdir: string): string[] {
+  const base = [
+    Deno.execPath(),
+    "run",
+    "-A",
+    "--config",
+    CONFIG,
+    CLI,
+    "run",
+    "-n",
+    String(forks),
+    "-w",
+    workdir,
+    "-j",
+    "jobs",
+    "--quiet",
+  ];
+  return engine === "local"
+    ? [...base, "--scheduler", "local"]
+    : [...base, "-b", engine, "-i", imageFor(engine)];
+}
+
+async function answers(engine: Engine): Promise<boolean> {
+  if (engine === "local") return true;
+  const probe = engine === "apptainer" ? [engine, "--version"] : [engine, "version"];
+  return (await run(probe)).code === 0 && (await ensureImage(engine)) === null;
+}
+
+async function version(argv: string[]): Promise<string> {
+  const out = await run(argv);
+  return out.code === 0 ? out.out.trim().split("\n")[0] : "n/a";
+}
+
+interface EngineResult {
+  engine: Engine;
+  jobs: number;
+  forks: number;
+  bareMs: number[];
+  xqcMs: number[];
+  bareMedianMs: number;
+  xqcMedianMs: number;
+  ratio: number;
+  overheadPerJobMs: number;
+  parallelMedianMs?: number;
+}
+
+async function benchEngine(engine: Engine, dir: string): Promise<EngineResult> {
+  const seqText = Array.from({ length: N }, (_, i) => `${i}\n`).join("");
+  await Deno.writeTextFile(join(dir, "jobs"), "true\n".repeat(N));
+  const bare: number[] = [];
+  const xqc: number[] = [];
+  const parallel: number[] = [];
+  const hasParallel = engine === "local" && (await run(["parallel", "--version"])).code === 0;
+  for (let pair = 0; pair < PAIRS; pair++) {
+    bare.push((await timed(bareArgv(engine, F), dir, seqText)).ms);
+    const workdir = join(dir, `wd-${engine}-${pair}`);
+    xqc.push((await timed(xqcArgv(engine, F, workdir), dir)).ms);
+    if (hasParallel) {
+      parallel.push(
+        (await timed([
+          "parallel",
+          "-j",
+          String(F),
+          ...engineArgv(engine),
+          ":::",
+          ...seqText.trim().split("\n"),
+        ], dir)).ms,
+      );
+    }
+    log(
+      `${engine} pair ${pair + 1}: bare ${bare.at(-1)!.toFixed(0)} ms, xqc ${
+        xqc.at(-1)!.toFixed(0)
+      } ms`,
+    );
+  }
+  const bareMedianMs = median(bare);
+  const xqcMedianMs = median(xqc);
+  return {
+    engine,
+    jobs: N,
+    forks: F,
+    bareMs: bare.map(Math.round),
+    xqcMs: xqc.map(Math.round),
+    bareMedianMs: Math.round(bareMedianMs),
+    xqcMedianMs: Math.round(xqcMedianMs),
+    ratio: Number((xqcMedianMs / bareMedianMs).toFixed(3)),
+    overheadPerJobMs: Number(((xqcMedianMs - bareMedianMs) / N).toFixed(2)),
+    parallelMedianMs: parallel.length ? Math.round(median(parallel)) : undefined,
+  };
+}
+
+interface ScaleResult {
+  jobs: number;
+  forks: number;
+  bareMs: number;
+  xqcMs: number;
+  jobsPerSecond: number;
+  overheadPerJobMs: number;
+  peakRssMb: number;
+  firstJobRunningMs: number;
+}
+
+async function benchScale(count: number, dir: string): Promise<ScaleResult> {
+  const forks = 8;
+  await Deno.writeTextFile(join(dir, "jobs"), "true\n".repeat(count));
+  const bare = await timed(
+    bareArgv("local", forks),
+    dir,
+    Array.from({ length: count }, (_, i) => `${i}\n`).join(""),
+  );
+  const workdir = join(dir, `scale-${count}`);
+  const startedAt = Date.now();
+  const xqc = await timed(xqcArgv("local", forks, workdir), dir);
+  const kv = await Deno.openKv(join(workdir, "state.kv"));
+  let first = Infinity;
+  for await (const entry of kv.list<{ startedAt: number | null }>({ prefix: ["job"] })) {
+    if (entry.value.startedAt) first = Math.min(first, entry.value.startedAt);
+  }
+  kv.close();
+  const result = {
+    jobs: count,
+    forks,
+    bareMs: Math.round(bare.ms),
+    xqcMs: Math.round(xqc.ms),
+    jobsPerSecond: Math.round(count / (xqc.ms / 1000)),
+    overheadPerJobMs: Number(((xqc.ms - bare.ms) / count).toFixed(3)),
+    peakRssMb: Math.round(xqc.peakRssKb / 1024),
+    firstJobRunningMs: Math.round(first - startedAt),
+  };
+  log(`scale ${count}: ${JSON.stringify(result)}`);
+  await Deno.remove(workdir, { recursive: true });
+  return result;
+}
+
+const dir = await Deno.makeTempDir({ prefix: "xqc-bench-" });
+const wanted: Engine[] = flags.engines
+  ? flags.engines.split(",") as Engine[]
+  : ["docker", "podman", "apptainer", "local"];
+const engines: Engine[] = [];
+for (const engine of wanted) {
+  if (await answers(engine)) engines.push(engine);
+  else log(`${engine} skipped: it does not answer or has no image`);
+}
+
+const startup = median(
+  await Promise.all([0, 1, 2].map(() => Promise.resolve(0))).then(async () => {
+    const times: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      times.push(
+        (await timed([Deno.execPath(), "run", "-A", "--config", CONFIG, CLI, "--version"], dir)).ms,
+      );
+    }
+    return times;
+  }),
+);
+log(`xqc start-up (xqc --version): ${startup.toFixed(0)} ms`);
+
+const results: EngineResult[] = [];
+for (const engine of engines) results.push(await benchEngine(engine, dir));
+const scale: ScaleResult[] = [];
+if (!flags["no-scale"]) {
+  for (const count of flags.scale.split(",").map(Number)) scale.push(await benchScale(count, dir));
+}
+
+const machine = {
+  date: new Date().toISOString(),
+  cpus: navigator.hardwareConcurrency,
+  memoryGb: Math.round(Deno.systemMemoryInfo().total / 1024 ** 3),
+  kernel: Deno.osRelease(),
+  deno: Deno.version.deno,
+  docker: await version(["docker", "version", "--format", "{{.Server.Version}}"]),
+  podman: await version(["podman", "version", "--format", "{{.Client.Version}}"]),
+  apptainer: await version(["apptainer", "--version"]),
+  parallel: await version(["parallel", "--version"]),
+};
+const report = { machine, startupMs: Math.round(startup), engines: results, scale };
+
+const table = [
+  `| engine | jobs × forks | bare loop (median) | xqc run (median) | ratio | overhead per job | GNU parallel |`,
+  `| --- | --- | --- | --- | --- | --- | --- |`,
+  ...results.map((r) =>
+    `| ${r.engine} | ${r.jobs} × ${r.forks} | ${r.bareMedianMs} ms | ${r.xqcMedianMs} ms | ${
+      r.ratio.toFixed(2)
+    } | ${r.overheadPerJobMs} ms | ${
+      r.parallelMedianMs !== undefined ? `${r.parallelMedianMs} ms` : ""
+    } |`
+  ),
+].join("\n");
+const scaleTable = scale.length
+  ? [
+    `| local jobs × forks | bare loop | xqc run | jobs/s | overhead per job | peak RSS | first job running after |`,
+    `| --- | --- | --- | --- | --- | --- | --- |`,
+    ...scale.map((s) =>
+      `| ${s.jobs} × ${s.forks} | ${s.bareMs} ms | ${s.xqcMs} ms | ${s.jobsPerSecond} | ${s.overheadPerJobMs} ms | ${s.peakRssMb} MB | ${s.firstJobRunningMs} ms |`
+    ),
+  ].join("\n")
+  : "";
+
+if (flags.json) console.log(JSON.stringify(report, null, 2));
+else console.log(`${table}\n\n${scaleTable}\n\nxqc start-up: ${report.startupMs} ms`);
+
+if (!flags["no-write"]) {
+  const md = `# Benchmark results
+
+Written by \`deno task bench\` (${machine.date}). Each engine row alternates a bare loop
+(\`seq N | xargs -P F -I{} <engine run> IMAGE true\`) with \`xqc run -n F -j jobs\` of the same
+N \`true\` jobs, ${PAIRS} pairs, and reports medians; the ratio is xqc / bare. The xqc time includes
+starting Deno and checking the image.
+
+Machine: ${machine.cpus} CPUs, ${machine.memoryGb} GiB, Linux ${machine.kernel}; Deno ${machine.deno};
+Docker ${machine.docker}; Podman ${machine.podman}; ${machine.apptainer}; ${machine.parallel}.
+
+${table}
+
+${scaleTable}
+
+\`xqc --version\` start-up: ${report.startupMs} ms (median of 5).
+
+Raw times (ms): ${
+    results.map((r) => `${r.engine} bare ${r.bareMs.join("/")}, xqc ${r.xqcMs.join("/")}`).join(
+      "; ",
+    )
+  }
+`;
+  await Deno.writeTextFile(join(ROOT, "bench", "RESULTS.md"), md);
+  log("wrote bench/RESULTS.md");
+}
+await Deno.remove(dir, { recursive: true }).catch(() => {});
