@@ -402,17 +402,23 @@ async function commandRun(args: string[], io: Io): Promise<number> {
     }
     return 0;
   }
-  for (const job of request.jobs) {
+  const feed = async (job: JobSpec) => {
     try {
       await xq.feed(job.cmd, { envs: job.envs });
     } catch (e) {
       if (e instanceof TypeError || e instanceof RangeError) throw new ValidationError(e.message);
       throw e;
     }
-  }
+  };
+  // The first feed checks the engine and claims the workdir; then the run starts while the
+  // rest are fed, so the first job does not wait for the ten-thousandth to be queued.
+  await feed(request.jobs[0]);
   let summary: RunSummary;
   try {
-    summary = await xq.runUntilComplete();
+    const running = xq.runUntilComplete({ keepFeeding: true });
+    for (const job of request.jobs.slice(1)) await feed(job);
+    summary = await xq.stopFeeding();
+    await running;
   } finally {
     progress.finish();
   }

@@ -198,7 +198,7 @@ export class ContainerScheduler extends Scheduler {
     await Promise.all(
       names.map((name) => runCommand(this.engine.removeArgv(this.bin, name, true))),
     );
-    return [...names, ...groups];
+    return [...names.map((name) => `container ${name}`), ...groups];
   }
 
   /**

@@ -25,6 +25,16 @@ export class LocalScheduler extends Scheduler {
   /** `"local"`. */
   readonly name: string = "local";
 
+  /** The wrapper sends its own stderr to its stdout: one pipe a job, not two. */
+  override get clientStderr(): "piped" | "null" {
+    return "null";
+  }
+
+  /** `exec 2>&1` (see {@linkcode clientStderr}), then the base set-up. */
+  override get jobcmdWrapperInit(): string {
+    return ["exec 2>&1", super.jobcmdWrapperInit].filter(Boolean).join("\n");
+  }
+
   /**
    * Bash runs the wrapper.
    *

@@ -44,6 +44,8 @@ function setsid(): string | null {
 
 /**
  * Spawn a job's process in its own process group, with stdin closed and its output piped.
+ * Each pipe costs the runtime memory that it does not give back, so a process that sends
+ * its stderr to its stdout is spawned with stderr `"null"`.
  *
  * @param argv The program and its arguments.
  * @param env Environment variables added to this process's.
@@ -54,6 +56,7 @@ export function spawnJobProcess(
   argv: readonly string[],
   env: Record<string, string>,
   onRunning: () => void,
+  stderr: "piped" | "null" = "piped",
 ): JobProcess {
   const leader = setsid();
   const [program, ...args] = leader ? [leader, ...argv] : argv;
@@ -62,7 +65,7 @@ export function spawnJobProcess(
     env,
     stdin: "null",
     stdout: "piped",
-    stderr: "piped",
+    stderr,
     detached: leader === null,
   }).spawn();
   let output = "";
@@ -89,7 +92,7 @@ export function spawnJobProcess(
     }
     keep(pending);
   })();
-  const readStderr = (async () => {
+  const readStderr = stderr === "null" ? Promise.resolve() : (async () => {
     const decoder = new TextDecoder();
     for await (const chunk of child.stderr) keep(decoder.decode(chunk, { stream: true }));
   })();
@@ -101,7 +104,7 @@ export function spawnJobProcess(
     const drained = Promise.all([readStdout, readStderr]).then(() => "drained" as const);
     if ((await Promise.race([drained, late])) === "late") {
       child.stdout.cancel().catch(() => {});
-      child.stderr.cancel().catch(() => {});
+      if (stderr === "piped") child.stderr.cancel().catch(() => {});
     }
     clearTimeout(timer);
     hasExited = true;

@@ -196,6 +196,14 @@ export abstract class Scheduler {
     return this.name;
   }
 
+  /**
+   * Whether the started process's stderr is read (`"piped"`), or it sends its stderr to
+   * its stdout itself (`"null"`).
+   */
+  get clientStderr(): "piped" | "null" {
+    return "piped";
+  }
+
   /** The wrapper's interpreter line (without `#!`). */
   get wrapperShebang(): string {
     return "/usr/bin/env bash";
@@ -353,8 +361,13 @@ export abstract class Scheduler {
       argv,
       { ...this.processEnv(job), [WORKDIR_TAG]: this.workdir },
       () => gate.then(() => this.#started(job)),
+      this.clientStderr,
     );
-    const done = gate.then(() => process.exited).then(() => this.#complete(job, process));
+    const done = gate.then(() => process.exited).then(() => this.#complete(job, process))
+      .finally(() => {
+        // A finished job needs nothing of its process: let it go (10,000 jobs add up).
+        if (this.#flights.get(job)?.process === process) this.#flights.delete(job);
+      });
     this.#flights.set(job, { process, done, open });
     const jid = this.jobId(job, process.pid);
     await Deno.writeTextFile(job.jidFile, jid + "\n");

@@ -239,8 +239,7 @@ export class Xqute {
       const reaped = await scheduler.reapOrphans();
       if (reaped.length) {
         console.error(
-          `xqc: stopped ${reaped.length} container(s) left by an earlier run of this workdir: ` +
-            reaped.join(", "),
+          `xqc: an earlier run of this workdir left these running; stopped: ${reaped.join(", ")}`,
         );
       }
     } catch (e) {

@@ -1,0 +1,312 @@
+// Crash safety: kill -9, orphans, resume, one run per workdir, engine faults, security.
+
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "./assert.ts";
+import { join } from "@std/path";
+import { readState, Xqute } from "../mod.ts";
+import { finish, startXqc, xqc } from "./cli_helpers.ts";
+import {
+  containersOf,
+  engineReady,
+  readJobFile,
+  sh,
+  tempDir,
+  TEST_IMAGE,
+  waitFor,
+} from "./helpers.ts";
+import { run } from "./image.ts";
+
+async function runningJobs(workdir: string): Promise<number> {
+  const state = await readState(workdir).catch(() => null);
+  return state?.jobs.filter((j) => j.status === 4).length ?? 0;
+}
+
+Deno.test("after kill -9 of xqc run, the next run on the workdir removes its containers first", async () => {
+  if (await engineReady("docker")) return;
+  const dir = await tempDir();
+  const workdir = join(dir, "wd");
+  await Deno.writeTextFile(join(dir, "jobs"), "sleep 120\nsleep 120\n");
+  const child = startXqc(["run", "-i", TEST_IMAGE, "-n", "2", "-w", workdir, "-j", "jobs"], dir);
+  await waitFor("two running jobs", async () => (await runningJobs(workdir)) === 2, 30000);
+  child.kill("SIGKILL");
+  await finish(child);
+  assertEquals((await containersOf("docker", workdir)).length, 2, "the daemon keeps them");
+  const next = await xqc(["run", "-i", TEST_IMAGE, "-w", workdir, "--", "true"]);
+  assertEquals(next.code, 0, next.stderr);
+  assertMatch(
+    next.stderr,
+    /an earlier run of this workdir left these running; stopped: container xqc-/,
+  );
+  assertEquals(await containersOf("docker", workdir), []);
+});
+
+Deno.test("after kill -9 of a local run, the next run kills the jobs it left", async () => {
+  const dir = await tempDir();
+  const workdir = join(dir, "wd");
+  const marker = join(dir, "still-running");
+  await Deno.writeTextFile(join(dir, "jobs"), `bash -c 'sleep 60; touch ${marker}'\n`);
+  const child = startXqc(["run", "--scheduler", "local", "-w", workdir, "-j", "jobs"], dir);
+  await waitFor("the running job", async () => (await runningJobs(workdir)) === 1);
+  const pid = Number((await readJobFile(workdir, 0, "job.jid")).trim());
+  child.kill("SIGKILL");
+  await finish(child);
+  assert(await Deno.stat(`/proc/${pid}`).then(() => true, () => false), "the job died with xqc");
+  const next = await xqc(["run", "--scheduler", "local", "-w", workdir, "--", "true"]);
+  assertEquals(next.code, 0, next.stderr);
+  assertStringIncludes(next.stderr, `process group ${pid}`);
+  await waitFor(
+    "the old job to go",
+    async () => !(await Deno.stat(`/proc/${pid}`).then(() => true, () => false)),
+  );
+});
+
+Deno.test("xqc run --resume after kill -9: finished jobs are not run again, the running one is", async () => {
+  const dir = await tempDir();
+  const workdir = join(dir, "wd");
+  const log = join(dir, "log");
+  await Deno.writeTextFile(
+    join(dir, "jobs"),
+    `bash -c 'echo a >>${log}'\nbash -c 'echo b >>${log}'\nbash -c 'echo c >>${log}; sleep 60'\n`,
+  );
+  const child = startXqc(
+    ["run", "--scheduler", "local", "-n", "3", "-w", workdir, "-j", "jobs"],
+    dir,
+  );
+  await waitFor("two finished jobs and one running", async () => {
+    const state = await readState(workdir).catch(() => null);
+    const statuses = state?.jobs.map((j) => j.status) ?? [];
+    return statuses.filter((s) => s === 6).length === 2 && statuses.includes(4);
+  });
+  child.kill("SIGKILL");
+  await finish(child);
+  await Deno.writeTextFile(
+    join(dir, "jobs"),
+    `bash -c 'echo a >>${log}'\nbash -c 'echo b >>${log}'\nbash -c 'echo c >>${log}'\n`,
+  );
+  const resumed = await xqc([
+    "run",
+    "--scheduler",
+    "local",
+    "-w",
+    workdir,
+    "-j",
+    "jobs",
+    "--resume",
+    "--json",
+  ], { cwd: dir });
+  assertEquals(resumed.code, 0, resumed.stderr);
+  const summary = JSON.parse(resumed.stdout);
+  assertEquals(summary.jobs.map((j: { status: string }) => j.status), [
+    "SKIPPED",
+    "SKIPPED",
+    "FINISHED",
+  ]);
+  assertEquals(summary.skipped, 2);
+  assertEquals((await Deno.readTextFile(log)).split("\n").filter(Boolean).sort(), [
+    "a",
+    "b",
+    "c",
+    "c",
+  ]);
+});
+
+Deno.test("a second xqc run on a live workdir exits 2 naming the owner; a crashed owner does not block", async () => {
+  const dir = await tempDir();
+  const workdir = join(dir, "wd");
+  const first = startXqc(["run", "--scheduler", "local", "-w", workdir, "--", "sleep", "60"], dir);
+  await waitFor("the first run", async () => (await runningJobs(workdir)) === 1);
+  const second = await xqc(["run", "--scheduler", "local", "-w", workdir, "--", "true"]);
+  assertEquals(second.code, 2);
+  assertStringIncludes(second.stderr, `in use by the run of process ${first.pid}`);
+  assertEquals(second.stderr.trim().split("\n").length, 1);
+  first.kill("SIGKILL");
+  await finish(first);
+  const third = await xqc(["run", "--scheduler", "local", "-w", workdir, "--", "true"]);
+  assertEquals(third.code, 0, third.stderr);
+});
+
+Deno.test("a second SIGINT while stopping leaves no container either", async () => {
+  if (await engineReady("docker")) return;
+  const dir = await tempDir();
+  const workdir = join(dir, "wd");
+  await Deno.writeTextFile(join(dir, "jobs"), "sleep 60\n".repeat(4));
+  const child = startXqc(["run", "-i", TEST_IMAGE, "-n", "4", "-w", workdir, "-j", "jobs"], dir);
+  await waitFor("four running jobs", async () => (await runningJobs(workdir)) === 4, 30000);
+  child.kill("SIGINT");
+  await new Promise((r) => setTimeout(r, 30));
+  child.kill("SIGINT");
+  const result = await finish(child);
+  assertEquals(result.code, 130, result.stderr);
+  assertEquals(await containersOf("docker", workdir), []);
+});
+
+Deno.test("docker refusing a job gives rc -2 with the engine's message, and retries apply", async () => {
+  if (await engineReady("docker")) return;
+  const workdir = await tempDir();
+  const xq = new Xqute({
+    scheduler: "container",
+    workdir,
+    errorStrategy: "retry",
+    numRetries: 1,
+    schedulerOpts: { image: TEST_IMAGE, binArgs: ["--memory", "lots"] },
+  });
+  await xq.feed(["true"]);
+  const summary = await xq.runUntilComplete();
+  assertEquals(summary.jobs[0].rc, -2);
+  assertEquals(summary.jobs[0].trials, 2);
+  const stderr = await readJobFile(workdir, 0, "job.stderr");
+  assertStringIncludes(stderr, "xqc: the job did not start (exit code 125)");
+  assertStringIncludes(stderr, "lots");
+  assertEquals(await readJobFile(workdir, 0, "job.rc"), "-2\n");
+});
+
+Deno.test("an out-of-memory kill says so in job.stderr (rc 137)", async () => {
+  if (await engineReady("docker")) return;
+  const workdir = await tempDir();
+  const xq = new Xqute({
+    scheduler: "container",
+    workdir,
+    schedulerOpts: { image: TEST_IMAGE, binArgs: ["--memory", "16m", "--memory-swap", "16m"] },
+  });
+  await xq.feed(["bash", "-c", "x=$(head -c 200000000 /dev/zero | tr '\\0' a); echo ${#x}"]);
+  const summary = await xq.runUntilComplete();
+  assertEquals(summary.jobs[0].rc, 137);
+  assertStringIncludes(
+    await readJobFile(workdir, 0, "job.stderr"),
+    "killed by SIGKILL (out of memory",
+  );
+});
+
+Deno.test("env values stay out of every file and argv; metadirs are not world-writable", async () => {
+  if (await engineReady("docker")) return;
+  const dir = await tempDir();
+  const secret = "s3cr3t-`id`-$(whoami);x\ny'z";
+  const result = await xqc(
+    [
+      "run",
+      "-i",
+      TEST_IMAGE,
+      "-e",
+      `TOKEN=${secret}`,
+      "--",
+      "bash",
+      "-c",
+      // The value itself must not be in the command: compare its length and a piece.
+      `test "\${#TOKEN}" = ${secret.length} && [[ "$TOKEN" == *'$(whoami);x'* ]] && echo same`,
+    ],
+    { cwd: dir },
+  );
+  assertEquals(result.code, 0, result.stderr);
+  const workdir = join(dir, ".xqute");
+  assertEquals(await readJobFile(workdir, 0, "job.stdout"), "same\n");
+  for (const name of ["job.submission", "job.wrapped.container-docker", "job.stderr"]) {
+    assert(!(await readJobFile(workdir, 0, name)).includes("s3cr3t"), `${name} holds the value`);
+  }
+  const state = JSON.stringify(await readState(workdir));
+  assert(!state.includes("s3cr3t"), "the Kv state holds the value");
+  for (const path of [join(workdir, "0"), join(workdir, "0", "job.wrapped.container-docker")]) {
+    assertEquals((await Deno.stat(path)).mode! & 0o002, 0, `${path} is world-writable`);
+  }
+});
+
+Deno.test("dockerd stopping mid-run fails the running jobs with rc -3 and a message; the run ends", async () => {
+  if (await engineReady("docker")) return;
+  const root = await tempDir("xqc-dockerd-");
+  const socket = join(root, "docker.sock");
+  const env = { DOCKER_HOST: `unix://${socket}` };
+  const daemon = new Deno.Command("dockerd", {
+    args: [
+      "--data-root",
+      join(root, "data"),
+      "--exec-root",
+      join(root, "exec"),
+      "--pidfile",
+      join(root, "dockerd.pid"),
+      "-H",
+      `unix://${socket}`,
+      "--iptables=false",
+      "--ip6tables=false",
+      "--bridge=none",
+    ],
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  try {
+    await waitFor(
+      "the second dockerd",
+      async () =>
+        (await new Deno.Command("docker", {
+          args: ["version"],
+          env,
+          stdout: "null",
+          stderr: "null",
+        }).output()).success,
+      30000,
+    );
+    const tar = "/tmp/xqc-test-image/rootfs.tar";
+    const imported = await new Deno.Command("docker", {
+      args: ["import", tar, TEST_IMAGE],
+      env,
+      stdout: "null",
+    }).output();
+    assert(imported.success, "docker import into the second daemon");
+    const dir = await tempDir();
+    const workdir = join(dir, "wd");
+    await Deno.writeTextFile(join(dir, "jobs"), "sleep 120\nsleep 120\n");
+    const child = new Deno.Command("sh", {
+      args: [
+        "-c",
+        `exec "$@"`,
+        "sh",
+        ...(await import("./cli_helpers.ts")).xqcArgv([
+          "run",
+          "-i",
+          TEST_IMAGE,
+          "-n",
+          "2",
+          "-w",
+          workdir,
+          "--json",
+          "-j",
+          join(dir, "jobs"),
+        ]),
+      ],
+      env: { ...env, NO_COLOR: "1" },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    });
+    const running = child.spawn();
+    await waitFor("two running jobs", async () => (await runningJobs(workdir)) === 2, 30000);
+    const start = performance.now();
+    daemon.kill("SIGKILL");
+    await daemon.status;
+    const result = await finish(running);
+    assert(performance.now() - start < 30000, "the run hung");
+    assertEquals(result.code, 1, result.stderr);
+    const summary = JSON.parse(result.stdout);
+    assertEquals(summary.jobs.map((j: { rc: number }) => j.rc), [-3, -3]);
+    assertStringIncludes(
+      await readJobFile(workdir, 0, "job.stderr"),
+      "xqc: the job's process ended (",
+    );
+    assertStringIncludes(
+      await readJobFile(workdir, 0, "job.stderr"),
+      "before the job wrote its rc",
+    );
+  } finally {
+    try {
+      daemon.kill("SIGKILL");
+    } catch {
+      // Gone.
+    }
+    await daemon.status;
+    // The containers of a killed daemon live on under containerd's shims: stop them.
+    await run(["sh", "-c", `pkill -f ${root} || true`]);
+    await sh([
+      "sh",
+      "-c",
+      `umount -R ${root}/exec 2>/dev/null; umount -R ${root}/data 2>/dev/null; true`,
+    ]);
+  }
+});
