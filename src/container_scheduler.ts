@@ -182,8 +182,13 @@ export class ContainerScheduler extends Scheduler {
    * @throws {EngineUnavailableError} When either is missing.
    */
   override async prepare(): Promise<void> {
+    // Listing a crashed run's containers only reads: it goes along with the image check.
+    this.#leftovers = this.engine.listByWorkdir(this.bin, this.workdir);
+    this.#leftovers.catch(() => {});
     await this.engine.checkImage(this.bin, this.image);
   }
+
+  #leftovers: Promise<string[]> | null = null;
 
   /**
    * Stop the containers that an earlier run of this workdir left (it was killed with -9,
@@ -194,7 +199,8 @@ export class ContainerScheduler extends Scheduler {
   override async reapOrphans(): Promise<string[]> {
     // The clients first (and apptainer's process groups), then what the daemon still runs.
     const groups = await super.reapOrphans();
-    const names = await this.engine.listByWorkdir(this.bin, this.workdir);
+    const names = await (this.#leftovers ?? this.engine.listByWorkdir(this.bin, this.workdir));
+    this.#leftovers = null;
     await Promise.all(
       names.map((name) => runCommand(this.engine.removeArgv(this.bin, name, true))),
     );
