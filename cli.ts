@@ -416,7 +416,10 @@ async function commandRun(args: string[], io: Io): Promise<number> {
   let summary: RunSummary;
   try {
     const running = xq.runUntilComplete({ keepFeeding: true });
-    for (const job of request.jobs.slice(1)) await feed(job);
+    for (const job of request.jobs.slice(1)) {
+      if (!xq.feeding) break; // interrupted while feeding
+      await feed(job);
+    }
     summary = await xq.stopFeeding();
     await running;
   } finally {

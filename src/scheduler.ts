@@ -338,10 +338,15 @@ export abstract class Scheduler {
    * @param job The job.
    * @returns The wrapper's path as the job sees it.
    */
-  async wrappedJobScript(job: Job): Promise<string> {
+  wrappedJobScript(job: Job): Promise<string> {
     const name = `job.wrapped.${this.wrapperSuffix}`;
-    await Deno.writeTextFile(join(job.metadir, name), this.wrapJobScript(job), { mode: 0o644 });
-    return `${job.mountedMetadir}/${name}`;
+    // Small files on the job path are written synchronously: a thread-pool hop costs more.
+    try {
+      Deno.writeTextFileSync(join(job.metadir, name), this.wrapJobScript(job), { mode: 0o644 });
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return Promise.resolve(`${job.mountedMetadir}/${name}`);
   }
 
   /**
@@ -354,7 +359,7 @@ export abstract class Scheduler {
   async submitJob(job: Job): Promise<string> {
     const wrapper = await this.wrappedJobScript(job);
     const argv = [...this.engineCommand(job), wrapper];
-    await Deno.writeTextFile(job.submissionFile, argv.join("\n") + "\n");
+    Deno.writeTextFileSync(job.submissionFile, argv.join("\n") + "\n");
     let open = () => {};
     const gate = new Promise<void>((resolve) => open = resolve);
     const process = spawnJobProcess(
@@ -370,7 +375,7 @@ export abstract class Scheduler {
       });
     this.#flights.set(job, { process, done, open });
     const jid = this.jobId(job, process.pid);
-    await Deno.writeTextFile(job.jidFile, jid + "\n");
+    Deno.writeTextFileSync(job.jidFile, jid + "\n");
     if (!this.#holding.has(job)) open();
     return jid;
   }

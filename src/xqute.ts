@@ -91,6 +91,7 @@ export class Xqute {
   #previous = new Map<number, JobRecord>();
   #runRecord: RunRecord | null = null;
   #stopping = false;
+  #killing = false;
   #signal: Deno.Signal | null = null;
   #halted = false;
   #startedAt = 0;
@@ -132,6 +133,11 @@ export class Xqute {
     }
     this.scheduler.plugins = this.plugins;
     this.scheduler.onJobChange = (job) => this.#record(job);
+  }
+
+  /** Whether the run still takes jobs: until `stopFeeding()`, `cancel()` or a signal. */
+  get feeding(): boolean {
+    return !this.#closed;
   }
 
   /** The run's id (part of container names and labels). */
@@ -210,6 +216,7 @@ export class Xqute {
     this.#stopping = true;
     this.#close();
     if (signal) {
+      this.#killing = true;
       this.#signal ??= signal;
       this.scheduler.killReason = `the job was killed: the run received ${signal}`;
       await this.scheduler.killRunningJobs(this.jobs);
@@ -311,6 +318,8 @@ export class Xqute {
   async #runJob(job: Job): Promise<void> {
     const scheduler = this.scheduler;
     await scheduler.submitJobAndUpdateStatus(job);
+    // A kill that came while this job was being submitted did not see it: kill it now.
+    if (this.#killing) await scheduler.killJobAndUpdateStatus(job);
     for (;;) {
       await scheduler.waitJob(job);
       if (job.status !== JobStatus.FAILED || job.killed || this.#stopping) return;
@@ -321,6 +330,7 @@ export class Xqute {
       if (scheduler.errorStrategy === JobErrorStrategy.HALT) {
         this.#halted = true;
         this.#stopping = true;
+        this.#killing = true;
         this.#close();
         scheduler.killReason = `the job was killed: the run halted because job ${job.index} failed`;
         await scheduler.killRunningJobs(this.jobs);

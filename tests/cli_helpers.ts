@@ -43,12 +43,16 @@ export async function xqc(
 }
 
 /** Start `xqc` and leave it running. */
-export function startXqc(args: string[], cwd?: string): Deno.ChildProcess {
+export function startXqc(
+  args: string[],
+  cwd?: string,
+  env: Record<string, string> = {},
+): Deno.ChildProcess {
   const argv = xqcArgv(args);
   return new Deno.Command(argv[0], {
     args: argv.slice(1),
     cwd,
-    env: { NO_COLOR: "1" },
+    env: { NO_COLOR: "1", ...env },
     stdin: "null",
     stdout: "piped",
     stderr: "piped",

@@ -8,23 +8,19 @@ import {
   assertStringIncludes,
 } from "./assert.ts";
 import { join } from "@std/path";
-import { finish, startXqc, xqc } from "./cli_helpers.ts";
+import { finish, startXqc, xqc, xqcArgv } from "./cli_helpers.ts";
 import {
   containersOf,
   ENGINE_NAMES,
   engineReady,
   imageFor,
   readJobFile,
+  runningJobs,
   tempDir,
   TEST_IMAGE,
   waitFor,
 } from "./helpers.ts";
 import { readState } from "../mod.ts";
-
-async function runningJobs(workdir: string): Promise<number> {
-  const state = await readState(workdir).catch(() => null);
-  return state?.jobs.filter((j) => j.status === 4).length ?? 0;
-}
 
 for (const engine of ENGINE_NAMES) {
   Deno.test(`xqc run on ${engine}: a jobs file, --json on stdout, a line per job on stderr`, async () => {
@@ -299,4 +295,67 @@ Deno.test("xqc kill stops the run that owns the workdir and its containers", asy
   assertEquals(await containersOf("docker", workdir), []);
   const again = await xqc(["kill", "-w", workdir]);
   assertStringIncludes(again.stderr, "no run is alive");
+});
+
+Deno.test("xqc on a terminal draws one live progress line on stderr, coloured unless NO_COLOR", async () => {
+  const dir = await tempDir();
+  const command = (noColor: boolean) =>
+    new Deno.Command("script", {
+      args: [
+        "-qec",
+        `${noColor ? "NO_COLOR=1 " : "unset NO_COLOR; "}${
+          xqcArgv([
+            "run",
+            "--scheduler",
+            "local",
+            "-n",
+            "2",
+            "-w",
+            join(dir, noColor ? "a" : "b"),
+            "-j",
+            "jobs",
+          ])
+            .map((w) => `'${w}'`).join(" ")
+        }`,
+        "/dev/null",
+      ],
+      cwd: dir,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+  await Deno.writeTextFile(join(dir, "jobs"), "sleep 0.3\n".repeat(4));
+  const plain = new TextDecoder().decode((await command(true)).stdout);
+  assertStringIncludes(plain, "\r\x1b[2Kxqc 0/4 done, ");
+  assertMatch(plain, /xqc 2\/4 done, \d running, 0 failed, [\d.]+s elapsed ETA [\d.]+s/);
+  assert(!plain.includes("xqc: job 0 FINISHED"), "a plain line per job on a terminal");
+  assert(!plain.includes("\x1b[1m"), "colour despite NO_COLOR");
+  const coloured = new TextDecoder().decode((await command(false)).stdout);
+  assertStringIncludes(coloured, "\x1b[1mxqc\x1b[0m");
+});
+
+Deno.test("mod.ts run as a program is the xqc command line", async () => {
+  const mod = new URL("../mod.ts", import.meta.url).pathname;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--config",
+      new URL("../deno.json", import.meta.url).pathname,
+      mod,
+      "--version",
+    ],
+    stdout: "piped",
+  }).output();
+  assertEquals(out.code, 0);
+  assertMatch(new TextDecoder().decode(out.stdout), /^xqc \d+\.\d+\.\d+\n$/);
+});
+
+Deno.test("xqc status --watch on an ended run prints it once and returns", async () => {
+  const dir = await tempDir();
+  await xqc(["run", "--scheduler", "local", "--quiet", "--", "true"], { cwd: dir });
+  const watch = await xqc(["status", "--watch"], { cwd: dir });
+  assertEquals(watch.code, 0);
+  assertEquals(watch.stdout.match(/^run /gm)?.length, 1);
+  assertStringIncludes(watch.stdout, "state done");
 });

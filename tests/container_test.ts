@@ -17,6 +17,7 @@ import {
   readJobFile,
   sh,
   tempDir,
+  TEST_IMAGE,
   type TestEngine,
   waitFor,
 } from "./helpers.ts";
@@ -206,3 +207,33 @@ for (const engine of ["docker", "podman"] as const) {
     await sh([engine, "rm", "-f", ...names]);
   });
 }
+
+Deno.test("ContainerScheduler on apptainer: a sandbox folder works as the image", async () => {
+  if (await engineReady("apptainer")) return;
+  const workdir = await tempDir();
+  const sandbox = "/tmp/xqc-test-image/rootfs";
+  const xq = new Xqute({
+    scheduler: "container",
+    workdir,
+    schedulerOpts: { image: sandbox, bin: "apptainer" },
+  });
+  const summary = await runJobs(xq, ["echo from the sandbox; test -x /bin/busybox"]);
+  assertEquals(summary.jobs[0].status, "FINISHED");
+  assertEquals(await readJobFile(workdir, 0, "job.stdout"), "from the sandbox\n");
+});
+
+Deno.test("ContainerScheduler on docker: volumeAsCwd starts jobs in the host folder, workdir inside it", async () => {
+  if (await engineReady("docker")) return;
+  const host = await tempDir();
+  const xq = new Xqute({
+    scheduler: "container",
+    schedulerOpts: { image: TEST_IMAGE, volumeAsCwd: host },
+  });
+  const summary = await runJobs(xq, ['pwd; echo made >out.txt; echo "$XQUTE_METADIR"']);
+  assertEquals(summary.workdir, join(host, ".xqute"));
+  assertEquals(
+    await readJobFile(summary.workdir, 0, "job.stdout"),
+    "/mnt/disks/.cwd\n/mnt/disks/.cwd/.xqute\n",
+  );
+  assertEquals(await Deno.readTextFile(join(host, "out.txt")), "made\n");
+});

@@ -8,17 +8,13 @@ import {
   containersOf,
   engineReady,
   readJobFile,
+  runningJobs,
   sh,
   tempDir,
   TEST_IMAGE,
   waitFor,
 } from "./helpers.ts";
 import { run } from "./image.ts";
-
-async function runningJobs(workdir: string): Promise<number> {
-  const state = await readState(workdir).catch(() => null);
-  return state?.jobs.filter((j) => j.status === 4).length ?? 0;
-}
 
 Deno.test("after kill -9 of xqc run, the next run on the workdir removes its containers first", async () => {
   if (await engineReady("docker")) return;
@@ -253,30 +249,11 @@ Deno.test("dockerd stopping mid-run fails the running jobs with rc -3 and a mess
     const dir = await tempDir();
     const workdir = join(dir, "wd");
     await Deno.writeTextFile(join(dir, "jobs"), "sleep 120\nsleep 120\n");
-    const child = new Deno.Command("sh", {
-      args: [
-        "-c",
-        `exec "$@"`,
-        "sh",
-        ...(await import("./cli_helpers.ts")).xqcArgv([
-          "run",
-          "-i",
-          TEST_IMAGE,
-          "-n",
-          "2",
-          "-w",
-          workdir,
-          "--json",
-          "-j",
-          join(dir, "jobs"),
-        ]),
-      ],
-      env: { ...env, NO_COLOR: "1" },
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    });
-    const running = child.spawn();
+    const running = startXqc(
+      ["run", "-i", TEST_IMAGE, "-n", "2", "-w", workdir, "--json", "-j", join(dir, "jobs")],
+      dir,
+      env,
+    );
     await waitFor("two running jobs", async () => (await runningJobs(workdir)) === 2, 30000);
     const start = performance.now();
     daemon.kill("SIGKILL");

@@ -1,6 +1,7 @@
 // Test helpers: real engines (skipped with a message when missing, unless required).
 
 import { join } from "@std/path";
+import { readState } from "../mod.ts";
 import { ensureImage, run, sh } from "./image.ts";
 
 export { imageFor, sh, TEST_IMAGE, TEST_SIF } from "./image.ts";
@@ -84,4 +85,10 @@ export async function waitFor(
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`Timed out waiting for ${what}`);
+}
+
+/** How many jobs of a workdir's run are RUNNING, from its Kv state (read from outside). */
+export async function runningJobs(workdir: string): Promise<number> {
+  const state = await readState(workdir).catch(() => null);
+  return state?.jobs.filter((j) => j.status === 4).length ?? 0;
 }
