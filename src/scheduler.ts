@@ -603,7 +603,10 @@ export abstract class Scheduler {
    * @returns A sentence for `job.stderr`.
    */
   protected explainLostJob(process: JobProcess, status: Deno.CommandStatus): string {
-    const how = status.signal ? `signal ${status.signal}` : `exit code ${status.code}`;
+    let how = status.signal ? `signal ${status.signal}` : `exit code ${status.code}`;
+    if (status.code === 137 || status.signal === "SIGKILL") {
+      how += ": killed by SIGKILL, out of memory or killed from outside";
+    }
     const said = process.output.trim();
     return process.sawRunning
       ? `xqc: the job's process ended (${how}) before the job wrote its rc` +
