@@ -2,7 +2,6 @@
 
 import { parseArgs } from "@std/cli";
 import { join, resolve } from "@std/path";
-import denoJson from "./deno.json" with { type: "json" };
 import { engineOf, ENGINES } from "./src/engine.ts";
 import { ValidationError, XqcError } from "./src/errors.ts";
 import { formatDuration, type ProgressMode, progressReporter } from "./src/progress.ts";
@@ -20,14 +19,13 @@ import { jobStatusName } from "./src/status.ts";
 import type { RunSummary } from "./src/summary.ts";
 import { lockOwner } from "./src/workdir.ts";
 import { Xqute } from "./src/xqute.ts";
-import { runCommand } from "./src/process.ts";
+import { reapLeftovers } from "./src/orphans.ts";
+import { VERSION } from "./src/version.ts";
 
 /** The version of this package. */
-export const VERSION: string = denoJson.version;
 
 const HELP = {
-  main:
-    `xqc ${denoJson.version}: run batches of shell jobs in containers (docker, podman, apptainer)
+  main: `xqc ${VERSION}: run batches of shell jobs in containers (docker, podman, apptainer)
 
 Usage:
   xqc run [options] [-- COMMAND...]   run one command, a jobs file or a YAML spec
@@ -617,17 +615,9 @@ async function commandKill(args: string[], io: Io): Promise<number> {
     io.err(`xqc: stopped the run of process ${owner}\n`);
   }
   const state = await readState(workdir).catch(() => null);
-  const bin = state?.run?.bin;
-  let removed: string[] = [];
-  if (bin) {
-    const engine = ENGINES[engineOf(bin)];
-    removed = await engine.listByWorkdir(bin, workdir);
-    await Promise.all(removed.map((name) => runCommand(engine.removeArgv(bin, name, true))));
-    if (removed.length) {
-      io.err(
-        `xqc: removed ${removed.length} container(s) left in ${workdir}: ${removed.join(", ")}\n`,
-      );
-    }
+  const removed = await reapLeftovers(workdir, state?.run?.bin ?? null);
+  if (removed.length) {
+    io.err(`xqc: stopped what was left running in ${workdir}: ${removed.join(", ")}\n`);
   }
   if (owner === null && !removed.length) io.err(`xqc: no run is alive in ${workdir}\n`);
   return 0;

@@ -33,6 +33,7 @@ export * from "./src/mounts.ts";
 export * from "./src/state.ts";
 export * from "./src/summary.ts";
 export * from "./src/xqute.ts";
+export * from "./src/version.ts";
 export type { JobProcess } from "./src/process.ts";
 
 if (import.meta.main) {

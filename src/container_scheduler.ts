@@ -7,6 +7,7 @@ import type { Job } from "./job.ts";
 import { KILL_GRACE_MS, killGroup } from "./local_scheduler.ts";
 import { hostPathOf, type Mount, MOUNTED_ROOT, resolveVolumes } from "./mounts.ts";
 import { runCommand, signalGroup } from "./process.ts";
+import { reapLeftovers } from "./orphans.ts";
 import { Scheduler, type SchedulerOptions } from "./scheduler.ts";
 import { shellQuote } from "./shell.ts";
 
@@ -197,14 +198,9 @@ export class ContainerScheduler extends Scheduler {
    * @returns Their names.
    */
   override async reapOrphans(): Promise<string[]> {
-    // The clients first (and apptainer's process groups), then what the daemon still runs.
-    const groups = await super.reapOrphans();
-    const names = await (this.#leftovers ?? this.engine.listByWorkdir(this.bin, this.workdir));
+    const leftovers = await reapLeftovers(this.workdir, this.bin, this.#leftovers ?? undefined);
     this.#leftovers = null;
-    await Promise.all(
-      names.map((name) => runCommand(this.engine.removeArgv(this.bin, name, true))),
-    );
-    return [...names.map((name) => `container ${name}`), ...groups];
+    return leftovers;
   }
 
   /**

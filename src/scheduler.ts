@@ -3,13 +3,8 @@
 import { isAbsolute, join, resolve } from "@std/path";
 import { Job, type JobCommand } from "./job.ts";
 import { PluginManager } from "./plugin.ts";
-import {
-  findTaggedGroups,
-  type JobProcess,
-  signalGroup,
-  spawnJobProcess,
-  WORKDIR_TAG,
-} from "./process.ts";
+import { reapLeftovers } from "./orphans.ts";
+import { type JobProcess, spawnJobProcess, WORKDIR_TAG } from "./process.ts";
 import {
   JobErrorStrategy,
   type JobErrorStrategyName,
@@ -226,10 +221,8 @@ export abstract class Scheduler {
    *
    * @returns What was stopped, for a message; empty when nothing was.
    */
-  async reapOrphans(): Promise<string[]> {
-    const groups = await findTaggedGroups(this.workdir);
-    for (const pid of groups) signalGroup(pid, "SIGKILL");
-    return groups.map((pid) => `process group ${pid}`);
+  reapOrphans(): Promise<string[]> {
+    return reapLeftovers(this.workdir, null);
   }
 
   /**
