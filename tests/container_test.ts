@@ -21,6 +21,7 @@ import {
   type TestEngine,
   waitFor,
 } from "./helpers.ts";
+import { rootfs } from "./image.ts";
 
 function containerRun(
   engine: TestEngine,
@@ -211,7 +212,7 @@ for (const engine of ["docker", "podman"] as const) {
 Deno.test("ContainerScheduler on apptainer: a sandbox folder works as the image", async () => {
   if (await engineReady("apptainer")) return;
   const workdir = await tempDir();
-  const sandbox = "/tmp/xqc-test-image/rootfs";
+  const sandbox = (await rootfs()).dir;
   const xq = new Xqute({
     scheduler: "container",
     workdir,

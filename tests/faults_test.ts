@@ -14,7 +14,7 @@ import {
   TEST_IMAGE,
   waitFor,
 } from "./helpers.ts";
-import { run } from "./image.ts";
+import { rootfs, run } from "./image.ts";
 
 Deno.test("after kill -9 of xqc run, the next run on the workdir removes its containers first", async () => {
   if (await engineReady("docker")) return;
@@ -238,7 +238,7 @@ Deno.test("dockerd stopping mid-run fails the running jobs with rc -3 and a mess
         }).output()).success,
       30000,
     );
-    const tar = "/tmp/xqc-test-image/rootfs.tar";
+    const { tar } = await rootfs();
     const imported = await new Deno.Command("docker", {
       args: ["import", tar, TEST_IMAGE],
       env,
@@ -285,4 +285,21 @@ Deno.test("dockerd stopping mid-run fails the running jobs with rc -3 and a mess
       `umount -R ${root}/exec 2>/dev/null; umount -R ${root}/data 2>/dev/null; true`,
     ]);
   }
+});
+
+Deno.test("xqc kill after kill -9 of a local run stops the jobs it left", async () => {
+  const dir = await tempDir();
+  const workdir = join(dir, "wd");
+  const child = startXqc(["run", "--scheduler", "local", "-w", workdir, "--", "sleep", "60"], dir);
+  await waitFor("the running job", async () => (await runningJobs(workdir)) === 1);
+  const pid = Number((await readJobFile(workdir, 0, "job.jid")).trim());
+  child.kill("SIGKILL");
+  await finish(child);
+  const killed = await xqc(["kill", "-w", workdir]);
+  assertEquals(killed.code, 0, killed.stderr);
+  assertStringIncludes(killed.stderr, `process group ${pid}`);
+  await waitFor(
+    "the job to go",
+    async () => !(await Deno.stat(`/proc/${pid}`).then(() => true, () => false)),
+  );
 });

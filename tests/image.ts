@@ -59,7 +59,7 @@ async function busybox(): Promise<string | null> {
 async function buildRootfs(): Promise<string> {
   const root = join(CACHE, "rootfs");
   const tar = join(CACHE, "rootfs.tar");
-  if (await exists(tar)) return tar;
+  if (await exists(tar) && await exists(join(root, "bin", "bash"))) return tar;
   const box = await busybox();
   if (!box) throw new Error("busybox is not installed (apt-get install busybox-static)");
   await Deno.remove(root, { recursive: true }).catch(() => {});
@@ -84,6 +84,17 @@ async function buildRootfs(): Promise<string> {
   await sh(["tar", "-C", root, "-cf", tar + ".part", "."]);
   await Deno.rename(tar + ".part", tar);
   return tar;
+}
+
+/**
+ * The image's root filesystem, as a folder (apptainer takes it as a sandbox image) and as
+ * the tar that docker and podman import; built once.
+ *
+ * @returns The folder and the tar.
+ */
+export async function rootfs(): Promise<{ dir: string; tar: string }> {
+  const tar = await withLock(buildRootfs);
+  return { dir: join(CACHE, "rootfs"), tar };
 }
 
 /**
