@@ -10,7 +10,7 @@ import type { Scheduler, SchedulerOptions } from "./scheduler.ts";
 import { type JobRecord, type RunRecord, StateStore } from "./state.ts";
 import { JobErrorStrategy, type JobErrorStrategyName, JobStatus } from "./status.ts";
 import { type RunSummary, summarize } from "./summary.ts";
-import { claimWorkdir, type WorkdirClaim } from "./workdir.ts";
+import { checkWorkdir, claimWorkdir, type WorkdirClaim } from "./workdir.ts";
 
 /** A scheduler class that {@linkcode Xqute} can build from options. */
 export type SchedulerClass = new (options: Record<string, unknown>) => Scheduler;
@@ -235,6 +235,7 @@ export class Xqute {
 
   async #prepare(): Promise<void> {
     const scheduler = this.scheduler;
+    await checkWorkdir(scheduler.workdir);
     await scheduler.prepare();
     this.#claim = await claimWorkdir(scheduler.workdir);
     try {

@@ -132,6 +132,10 @@ Deno.test("renderWrapper() exports XQUTE_JOB_INDEX, XQUTE_METADIR, XQUTE_JOB_MET
 });
 
 Deno.test("renderWrapper() works in a shell with only bash and busybox tools on PATH", async () => {
+  if (!(await Deno.stat("/bin/busybox").then(() => true, () => false))) {
+    console.log("%cSKIPPED: busybox is not installed", "color: yellow");
+    return;
+  }
   const bin = await Deno.makeTempDir();
   for (const tool of ["sleep", "cat"]) await Deno.symlink("/bin/busybox", join(bin, tool));
   const r = await runWrapper(["bash", "-c", "PATH=" + bin + "; echo ok | cat"], { timeout: 5 });
