@@ -375,3 +375,24 @@ Deno.test("Xqute resume skips jobs that finished with the same command and envs"
   await third.feed(`echo y >>${marker}-0`);
   assertEquals((await third.runUntilComplete()).jobs[0].status, "FINISHED");
 });
+
+Deno.test("Xqute submissionBatch bounds how many jobs are starting at once", async () => {
+  const workdir = await tempDir();
+  let peak = 0;
+  const starting = () => xq.jobs.filter((j) => j.status === JobStatus.SUBMITTED).length;
+  const xq: Xqute = new Xqute({
+    workdir,
+    forks: 4,
+    submissionBatch: 1,
+    plugins: [{
+      onJobSubmitted: () => {
+        peak = Math.max(peak, starting());
+      },
+    }],
+  });
+  for (let i = 0; i < 8; i++) await xq.feed(["sleep", "0.1"]);
+  const summary = await xq.runUntilComplete();
+  assertEquals(summary.succeeded, 8);
+  assertEquals(peak, 1);
+  assertThrows(() => new Xqute({ submissionBatch: 0 }), RangeError, `"submissionBatch"`);
+});
