@@ -2,7 +2,6 @@
 
 import { parseArgs } from "@std/cli";
 import { join, resolve } from "@std/path";
-import { engineOf, ENGINES } from "./src/engine.ts";
 import { ValidationError, XqcError } from "./src/errors.ts";
 import { formatDuration, type ProgressMode, progressReporter } from "./src/progress.ts";
 import { shellJoin } from "./src/shell.ts";
