@@ -46,6 +46,7 @@ Deno.test("after kill -9 of a local run, the next run kills the jobs it left", a
   child.kill("SIGKILL");
   await finish(child);
   assert(await Deno.stat(`/proc/${pid}`).then(() => true, () => false), "the job died with xqc");
+  assertStringIncludes((await xqc(["status", "-w", workdir])).stdout, "state crashed");
   const next = await xqc(["run", "--scheduler", "local", "-w", workdir, "--", "true"]);
   assertEquals(next.code, 0, next.stderr);
   assertStringIncludes(next.stderr, `process group ${pid}`);
