@@ -18,6 +18,7 @@ import { jobStatusName } from "./src/status.ts";
 import type { RunSummary } from "./src/summary.ts";
 import { lockOwner } from "./src/workdir.ts";
 import { Xqute } from "./src/xqute.ts";
+import { isEnvName } from "./src/job.ts";
 import { reapLeftovers } from "./src/orphans.ts";
 import { VERSION } from "./src/version.ts";
 
@@ -205,7 +206,7 @@ function flagList(flags: Flags, name: string): string[] | undefined {
 function parseEnvFlag(text: string): [string, string] {
   const at = text.indexOf("=");
   const name = at < 0 ? text : text.slice(0, at);
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+  if (!isEnvName(name)) {
     throw new ValidationError(`Option --env "${text}": bad env name "${name}"`);
   }
   if (at >= 0) return [name, text.slice(at + 1)];
@@ -386,10 +387,7 @@ async function commandRun(args: string[], io: Io): Promise<number> {
     for (const [index, job] of request.jobs.entries()) {
       const created = scheduler.createJob(index, job.cmd, job.envs);
       created.trial = 1;
-      const argv = [
-        ...scheduler.engineCommand(created),
-        `${created.mountedMetadir}/job.wrapped.${scheduler.wrapperSuffix}`,
-      ];
+      const argv = scheduler.submissionArgv(created);
       const names = Object.keys({ ...scheduler.envs, ...job.envs });
       io.out(
         `# job ${index}: ${created.cmdText}${names.length ? ` (envs: ${names.join(", ")})` : ""}\n${

@@ -13,7 +13,34 @@ export interface JobOptions {
   envs?: Record<string, string>;
 }
 
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/**
+ * Whether a name can be an environment variable of a job (a shell name).
+ *
+ * @param name The name.
+ * @returns `true` for `[A-Za-z_][A-Za-z0-9_]*`.
+ */
+export function isEnvName(name: string): boolean {
+  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(name);
+}
+
+/**
+ * Check environment variables: an object of shell names to strings.
+ *
+ * @param envs The variables.
+ * @param what How to name them in a message.
+ * @throws {TypeError} For something else, a bad name or a value that is not a string.
+ */
+export function validateEnvs(envs: unknown, what = "Envs"): void {
+  if (typeof envs !== "object" || envs === null || Array.isArray(envs)) {
+    throw new TypeError(`${what} must be an object of name: value`);
+  }
+  for (const [name, value] of Object.entries(envs)) {
+    if (!isEnvName(name)) throw new TypeError(`Bad env name "${name}"`);
+    if (typeof value !== "string") {
+      throw new TypeError(`Env "${name}" must be a string, not ${typeof value}`);
+    }
+  }
+}
 
 /**
  * Check a job's command and envs.
@@ -34,15 +61,7 @@ export function validateJobInput(cmd: unknown, envs: unknown = {}): void {
   } else {
     throw new TypeError(`Command must be a string or an array of strings, not ${typeof cmd}`);
   }
-  if (typeof envs !== "object" || envs === null || Array.isArray(envs)) {
-    throw new TypeError("Envs must be an object of name: value");
-  }
-  for (const [name, value] of Object.entries(envs)) {
-    if (!ENV_NAME.test(name)) throw new TypeError(`Bad env name "${name}"`);
-    if (typeof value !== "string") {
-      throw new TypeError(`Env "${name}" must be a string, not ${typeof value}`);
-    }
-  }
+  validateEnvs(envs);
 }
 
 /** A job of a run: one command, run in one metadir, perhaps several trials. */

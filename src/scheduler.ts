@@ -1,7 +1,7 @@
 // The scheduler base: submitting, waiting for, killing and retrying jobs, and their wrapper.
 
 import { isAbsolute, join, resolve } from "@std/path";
-import { Job, type JobCommand } from "./job.ts";
+import { Job, type JobCommand, validateEnvs } from "./job.ts";
 import { PluginManager } from "./plugin.ts";
 import { reapLeftovers } from "./orphans.ts";
 import { type JobProcess, spawnJobProcess, WORKDIR_TAG } from "./process.ts";
@@ -176,13 +176,7 @@ export abstract class Scheduler {
     }
     this.cwd = checkString("cwd", options.cwd ?? "");
     const envs = options.envs ?? {};
-    if (typeof envs !== "object" || envs === null || Array.isArray(envs)) {
-      throw new TypeError(`Option "envs" must be an object of name: value`);
-    }
-    for (const [name, value] of Object.entries(envs)) {
-      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new TypeError(`Bad env name "${name}"`);
-      if (typeof value !== "string") throw new TypeError(`Env "${name}" must be a string`);
-    }
+    validateEnvs(envs, `Option "envs"`);
     this.envs = { ...envs };
   }
 
@@ -332,14 +326,31 @@ export abstract class Scheduler {
    * @returns The wrapper's path as the job sees it.
    */
   wrappedJobScript(job: Job): Promise<string> {
-    const name = `job.wrapped.${this.wrapperSuffix}`;
     // Small files on the job path are written synchronously: a thread-pool hop costs more.
     try {
-      Deno.writeTextFileSync(join(job.metadir, name), this.wrapJobScript(job), { mode: 0o644 });
+      Deno.writeTextFileSync(join(job.metadir, this.wrapperName), this.wrapJobScript(job), {
+        mode: 0o644,
+      });
     } catch (e) {
       return Promise.reject(e);
     }
-    return Promise.resolve(`${job.mountedMetadir}/${name}`);
+    return Promise.resolve(this.submissionArgv(job).at(-1)!);
+  }
+
+  /** The wrapper's file name: `job.wrapped.<suffix>`. */
+  get wrapperName(): string {
+    return `job.wrapped.${this.wrapperSuffix}`;
+  }
+
+  /**
+   * The exact argv that starts a job (what `job.submission` holds): the engine command,
+   * then the wrapper's path as the job sees it.
+   *
+   * @param job The job.
+   * @returns The argv.
+   */
+  submissionArgv(job: Job): string[] {
+    return [...this.engineCommand(job), `${job.mountedMetadir}/${this.wrapperName}`];
   }
 
   /**
@@ -350,8 +361,8 @@ export abstract class Scheduler {
    * @returns The job's id (container name or pid).
    */
   async submitJob(job: Job): Promise<string> {
-    const wrapper = await this.wrappedJobScript(job);
-    const argv = [...this.engineCommand(job), wrapper];
+    await this.wrappedJobScript(job);
+    const argv = this.submissionArgv(job);
     Deno.writeTextFileSync(job.submissionFile, argv.join("\n") + "\n");
     let open = () => {};
     const gate = new Promise<void>((resolve) => open = resolve);

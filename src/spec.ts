@@ -2,6 +2,7 @@
 
 import { parse as parseYaml } from "@std/yaml";
 import { ValidationError } from "./errors.ts";
+import { isEnvName } from "./job.ts";
 import { shellSplit } from "./shell.ts";
 import type { XquteOptions } from "./xqute.ts";
 
@@ -73,8 +74,6 @@ export const SPEC_KEYS: Readonly<Record<keyof BatchSpec, KeyRule>> = {
   jobs: { kind: "jobs" },
 };
 
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
 function show(value: unknown): string {
   return typeof value === "string" ? `"${value}"` : JSON.stringify(value) ?? String(value);
 }
@@ -85,7 +84,7 @@ function checkEnvs(value: unknown, where: string): Record<string, string> {
   }
   const envs: Record<string, string> = {};
   for (const [name, v] of Object.entries(value)) {
-    if (!ENV_NAME.test(name)) throw new ValidationError(`${where}: bad env name "${name}"`);
+    if (!isEnvName(name)) throw new ValidationError(`${where}: bad env name "${name}"`);
     if (typeof v !== "string" && typeof v !== "number" && typeof v !== "boolean") {
       throw new ValidationError(`${where}: env "${name}" must be a string, not ${show(v)}`);
     }

@@ -58,7 +58,8 @@ export function renderWrapper(parts: WrapperParts): string {
   const cmd = typeof parts.cmd === "string"
     ? `"$BASH" -c ${shellQuote(parts.cmd)}`
     : shellJoin(parts.cmd);
-  const program = typeof parts.cmd === "string" ? "bash -c" : shellQuote(parts.cmd[0]);
+  const program = typeof parts.cmd === "string" ? "bash -c" : parts.cmd[0];
+  const say = (message: string) => `echo ${shellQuote(`xqc: ${message}`)}`;
   const timeout = parts.timeout && parts.timeout > 0 ? parts.timeout : 0;
   const run = timeout ? timedRun(timeout) : `"\${xqc_cmd[@]}" >"$xqc_meta/job.stdout" \
 2>"$xqc_meta/job.stderr" </dev/null
@@ -76,12 +77,10 @@ ${section("plugins: onJobcmdInit", parts.init)}
 xqc_end() {
   xqc_rc=$?
   case $xqc_rc in
-    124) [ "$xqc_timed_out" = 1 ] && echo "xqc: the job timed out after ${timeout} s (rc 124)" ;;
-    126) echo "xqc: rc 126: a command was found but could not be run (job command: ${
-    escapeForEcho(program)
-  })" ;;
-    127) echo "xqc: rc 127: a command was not found (job command: ${escapeForEcho(program)})" ;;
-    137) echo "xqc: rc 137: the job was killed by SIGKILL (out of memory, or killed from outside)" ;;
+    124) [ "$xqc_timed_out" = 1 ] && ${say(`the job timed out after ${timeout} s (rc 124)`)} ;;
+    126) ${say(`rc 126: a command was found but could not be run (job command: ${program})`)} ;;
+    127) ${say(`rc 127: a command was not found (job command: ${program})`)} ;;
+    137) ${say("rc 137: the job was killed by SIGKILL (out of memory, or killed from outside)")} ;;
   esac >>"$xqc_meta/job.stderr" 2>/dev/null
   echo "$xqc_rc" >"$xqc_meta/job.rc"
   if [ "$xqc_rc" -eq 0 ]; then echo 6 >"$xqc_meta/job.status"; else echo 7 >"$xqc_meta/job.status"; fi
@@ -129,9 +128,4 @@ function section(title: string, code: string | undefined): string {
 
 function indent(text: string): string {
   return text.split("\n").map((line) => line ? `  ${line}` : line).join("\n");
-}
-
-function escapeForEcho(text: string): string {
-  // The text sits inside a double-quoted echo argument.
-  return text.replace(/[\\"$`]/g, (c) => `\\${c}`).replace(/\n/g, " ");
 }

@@ -76,6 +76,10 @@ Deno.test("renderWrapper() explains rc 127 and 126 in job.stderr", async () => {
     r.stderr,
     "rc 127: a command was not found (job command: no-such-program-xqc)",
   );
+  // The program's name reaches the message literally: quoted once, never run.
+  const hostile = "no-such-$(touch /tmp/xqc-pwned)'q\"";
+  const r3 = await runWrapper([hostile]);
+  assertStringIncludes(r3.stderr, `rc 127: a command was not found (job command: ${hostile})`);
   const dir = await Deno.makeTempDir();
   await Deno.writeTextFile(join(dir, "noexec"), "#!/bin/sh\n");
   const r2 = await runWrapper([join(dir, "noexec")]);
