@@ -70,11 +70,11 @@ export class ContainerScheduler extends Scheduler {
   /** `"container"`. */
   readonly name: string = "container";
   /** The image, as the engine wants it. */
-  readonly image: string;
+  override readonly image: string;
   /** What runs the wrapper in the container. */
   readonly entrypoint: string[];
   /** The engine binary's path. */
-  readonly bin: string;
+  override readonly bin: string;
   /** The engine. */
   readonly engine: Engine;
   /** The mounts, the workdir's last. */

@@ -124,6 +124,10 @@ export abstract class Scheduler {
   readonly recheckInterval: number;
   /** Seconds a job's command may run; 0 for no limit. */
   readonly timeout: number;
+  /** The image jobs run in; `null` when they run on the host. */
+  readonly image: string | null = null;
+  /** The engine binary; `null` when jobs run on the host. */
+  readonly bin: string | null = null;
   /** Environment variables set in every job. */
   readonly envs: Readonly<Record<string, string>>;
   /** This run's id: part of container names and labels. */

@@ -259,8 +259,8 @@ export class Xqute {
       pid: Deno.pid,
       hostname: Deno.hostname(),
       scheduler: scheduler.wrapperSuffix,
-      image: "image" in scheduler ? String(scheduler.image) : null,
-      bin: "bin" in scheduler ? String(scheduler.bin) : null,
+      image: scheduler.image,
+      bin: scheduler.bin,
       forks: scheduler.forks,
       total: this.jobs.length,
       state: "running",
@@ -364,7 +364,7 @@ export class Xqute {
     const identity = JSON.stringify({
       cmd: job.cmd,
       envs: Object.entries(scheduler.processEnv(job)).sort(),
-      image: "image" in scheduler ? scheduler.image : null,
+      image: scheduler.image,
     });
     const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(identity));
     const hex = Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
