@@ -513,16 +513,30 @@ function renderStatus(view: StatusView, now: number): string {
   return lines.join("\n") + "\n";
 }
 
+/**
+ * The flags of `status`, `logs` and `kill`: `-w DIR` and some switches.
+ *
+ * @returns The flags, or `null` when `--help` was asked for (and printed).
+ */
+function workdirCommandFlags(
+  args: string[],
+  command: "status" | "logs" | "kill",
+  switches: string[],
+  io: Io,
+): Flags | null {
+  const flags = parseFlags(
+    args,
+    { string: ["workdir"], boolean: switches, alias: { w: "workdir" } },
+    command,
+  );
+  if (!flags.help) return flags;
+  io.out(HELP[command] + "\n");
+  return null;
+}
+
 async function commandStatus(args: string[], io: Io): Promise<number> {
-  const flags = parseFlags(args, {
-    string: ["workdir"],
-    boolean: ["json", "watch"],
-    alias: { w: "workdir" },
-  }, "status");
-  if (flags.help) {
-    io.out(HELP.status + "\n");
-    return 0;
-  }
+  const flags = workdirCommandFlags(args, "status", ["json", "watch"], io);
+  if (!flags) return 0;
   const workdir = await existingWorkdir(flags);
   for (;;) {
     const view = await statusView(workdir);
@@ -537,15 +551,8 @@ async function commandStatus(args: string[], io: Io): Promise<number> {
 }
 
 async function commandLogs(args: string[], io: Io): Promise<number> {
-  const flags = parseFlags(args, {
-    string: ["workdir"],
-    boolean: ["stderr", "follow"],
-    alias: { w: "workdir" },
-  }, "logs");
-  if (flags.help) {
-    io.out(HELP.logs + "\n");
-    return 0;
-  }
+  const flags = workdirCommandFlags(args, "logs", ["stderr", "follow"], io);
+  if (!flags) return 0;
   const index = String(flags._[0] ?? "");
   if (!/^\d+$/.test(index)) throw new ValidationError(`xqc logs needs a job INDEX, not "${index}"`);
   const workdir = await existingWorkdir(flags);
@@ -592,11 +599,8 @@ async function commandLogs(args: string[], io: Io): Promise<number> {
 }
 
 async function commandKill(args: string[], io: Io): Promise<number> {
-  const flags = parseFlags(args, { string: ["workdir"], alias: { w: "workdir" } }, "kill");
-  if (flags.help) {
-    io.out(HELP.kill + "\n");
-    return 0;
-  }
+  const flags = workdirCommandFlags(args, "kill", [], io);
+  if (!flags) return 0;
   const workdir = await existingWorkdir(flags);
   const owner = await lockOwner(workdir);
   if (owner !== null) {
