@@ -1,6 +1,7 @@
 // Running the real `xqc` as a subprocess, for the command-line tests.
 
 import { fromFileUrl } from "@std/path";
+import { runningJobs, waitFor } from "./helpers.ts";
 
 /** The cli.ts of this checkout. */
 export const CLI = fromFileUrl(new URL("../cli.ts", import.meta.url));
@@ -64,4 +65,28 @@ export async function finish(child: Deno.ChildProcess): Promise<XqcResult> {
   const out = await child.output();
   const decoder = new TextDecoder();
   return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+}
+
+/**
+ * Start `xqc run` and wait until `count` of its jobs run (read from its Kv state, as
+ * `xqc status` would).
+ */
+export async function startRunning(
+  args: string[],
+  workdir: string,
+  count: number,
+  options: { cwd?: string; env?: Record<string, string> } = {},
+): Promise<Deno.ChildProcess> {
+  const child = startXqc(args, options.cwd, options.env);
+  await waitFor(
+    `${count} running job(s) in ${workdir}`,
+    async () => (await runningJobs(workdir)) === count,
+    30000,
+  );
+  return child;
+}
+
+/** Whether a process exists. */
+export async function alive(pid: number): Promise<boolean> {
+  return await Deno.stat(`/proc/${pid}`).then(() => true, () => false);
 }

@@ -8,17 +8,15 @@ import {
   assertStringIncludes,
 } from "./assert.ts";
 import { join } from "@std/path";
-import { finish, startXqc, xqc, xqcArgv } from "./cli_helpers.ts";
+import { finish, startRunning, xqc, xqcArgv } from "./cli_helpers.ts";
 import {
   containersOf,
   ENGINE_NAMES,
   engineReady,
   imageFor,
   readJobFile,
-  runningJobs,
   tempDir,
   TEST_IMAGE,
-  waitFor,
 } from "./helpers.ts";
 import { readState } from "../mod.ts";
 
@@ -80,7 +78,7 @@ for (const engine of ENGINE_NAMES) {
     const dir = await tempDir();
     const workdir = join(dir, "wd");
     await Deno.writeTextFile(join(dir, "jobs"), "sleep 60\n".repeat(5));
-    const child = startXqc(
+    const child = await startRunning(
       [
         "run",
         "-i",
@@ -94,9 +92,10 @@ for (const engine of ENGINE_NAMES) {
         "-j",
         join(dir, "jobs"),
       ],
-      dir,
+      workdir,
+      3,
+      { cwd: dir },
     );
-    await waitFor("three running jobs", async () => (await runningJobs(workdir)) === 3, 30000);
     const start = performance.now();
     child.kill("SIGINT");
     const result = await finish(child);
@@ -212,11 +211,12 @@ Deno.test("xqc status reads a live run from another process, and --json", async 
   if (await engineReady("docker")) return;
   const dir = await tempDir();
   const workdir = join(dir, "wd");
-  const child = startXqc(
+  const child = await startRunning(
     ["run", "-i", TEST_IMAGE, "-n", "2", "-w", workdir, "--", "sleep", "3"],
-    dir,
+    workdir,
+    1,
+    { cwd: dir },
   );
-  await waitFor("a running job", async () => (await runningJobs(workdir)) === 1, 30000);
   const live = await xqc(["status", "-w", workdir]);
   assertEquals(live.code, 0, live.stderr);
   assertMatch(
@@ -261,7 +261,7 @@ Deno.test("xqc logs prints stdout or stderr, and --follow tails a running job", 
   ], { cwd: dir });
   assertEquals((await xqc(["logs", "0"], { cwd: dir })).stdout, "out\n");
   assertEquals((await xqc(["logs", "0", "--stderr"], { cwd: dir })).stdout, "err\n");
-  const child = startXqc(
+  const child = await startRunning(
     [
       "run",
       "--scheduler",
@@ -272,9 +272,10 @@ Deno.test("xqc logs prints stdout or stderr, and --follow tails a running job", 
       "-c",
       "for i in 1 2 3; do echo line $i; sleep 0.4; done",
     ],
-    dir,
+    join(dir, ".xqute"),
+    1,
+    { cwd: dir },
   );
-  await waitFor("the job", async () => (await runningJobs(join(dir, ".xqute"))) === 1);
   const follow = await xqc(["logs", "0", "--follow"], { cwd: dir });
   assertEquals(follow.stdout, "line 1\nline 2\nline 3\n");
   await finish(child);
@@ -284,11 +285,12 @@ Deno.test("xqc kill stops the run that owns the workdir and its containers", asy
   if (await engineReady("docker")) return;
   const dir = await tempDir();
   const workdir = join(dir, "wd");
-  const child = startXqc(
+  const child = await startRunning(
     ["run", "-i", TEST_IMAGE, "-n", "2", "-w", workdir, "--", "sleep", "60"],
-    dir,
+    workdir,
+    1,
+    { cwd: dir },
   );
-  await waitFor("a running job", async () => (await runningJobs(workdir)) === 1, 30000);
   const killed = await xqc(["kill", "-w", workdir]);
   assertEquals(killed.code, 0, killed.stderr);
   assertMatch(killed.stderr, /stopped the run of process \d+/);

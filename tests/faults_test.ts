@@ -3,12 +3,11 @@
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./assert.ts";
 import { join } from "@std/path";
 import { readState, Xqute } from "../mod.ts";
-import { finish, startXqc, xqc } from "./cli_helpers.ts";
+import { alive, finish, startRunning, xqc } from "./cli_helpers.ts";
 import {
   containersOf,
   engineReady,
   readJobFile,
-  runningJobs,
   sh,
   tempDir,
   TEST_IMAGE,
@@ -21,8 +20,12 @@ Deno.test("after kill -9 of xqc run, the next run on the workdir removes its con
   const dir = await tempDir();
   const workdir = join(dir, "wd");
   await Deno.writeTextFile(join(dir, "jobs"), "sleep 120\nsleep 120\n");
-  const child = startXqc(["run", "-i", TEST_IMAGE, "-n", "2", "-w", workdir, "-j", "jobs"], dir);
-  await waitFor("two running jobs", async () => (await runningJobs(workdir)) === 2, 30000);
+  const child = await startRunning(
+    ["run", "-i", TEST_IMAGE, "-n", "2", "-w", workdir, "-j", "jobs"],
+    workdir,
+    2,
+    { cwd: dir },
+  );
   child.kill("SIGKILL");
   await finish(child);
   assertEquals((await containersOf("docker", workdir)).length, 2, "the daemon keeps them");
@@ -40,19 +43,23 @@ Deno.test("after kill -9 of a local run, the next run kills the jobs it left", a
   const workdir = join(dir, "wd");
   const marker = join(dir, "still-running");
   await Deno.writeTextFile(join(dir, "jobs"), `bash -c 'sleep 60; touch ${marker}'\n`);
-  const child = startXqc(["run", "--scheduler", "local", "-w", workdir, "-j", "jobs"], dir);
-  await waitFor("the running job", async () => (await runningJobs(workdir)) === 1);
+  const child = await startRunning(
+    ["run", "--scheduler", "local", "-w", workdir, "-j", "jobs"],
+    workdir,
+    1,
+    { cwd: dir },
+  );
   const pid = Number((await readJobFile(workdir, 0, "job.jid")).trim());
   child.kill("SIGKILL");
   await finish(child);
-  assert(await Deno.stat(`/proc/${pid}`).then(() => true, () => false), "the job died with xqc");
+  assert(await alive(pid), "the job died with xqc");
   assertStringIncludes((await xqc(["status", "-w", workdir])).stdout, "state crashed");
   const next = await xqc(["run", "--scheduler", "local", "-w", workdir, "--", "true"]);
   assertEquals(next.code, 0, next.stderr);
   assertStringIncludes(next.stderr, `process group ${pid}`);
   await waitFor(
     "the old job to go",
-    async () => !(await Deno.stat(`/proc/${pid}`).then(() => true, () => false)),
+    async () => !(await alive(pid)),
   );
 });
 
@@ -64,9 +71,11 @@ Deno.test("xqc run --resume after kill -9: finished jobs are not run again, the 
     join(dir, "jobs"),
     `bash -c 'echo a >>${log}'\nbash -c 'echo b >>${log}'\nbash -c 'echo c >>${log}; sleep 60'\n`,
   );
-  const child = startXqc(
+  const child = await startRunning(
     ["run", "--scheduler", "local", "-n", "3", "-w", workdir, "-j", "jobs"],
-    dir,
+    workdir,
+    1,
+    { cwd: dir },
   );
   await waitFor("two finished jobs and one running", async () => {
     const state = await readState(workdir).catch(() => null);
@@ -109,8 +118,12 @@ Deno.test("xqc run --resume after kill -9: finished jobs are not run again, the 
 Deno.test("a second xqc run on a live workdir exits 2 naming the owner; a crashed owner does not block", async () => {
   const dir = await tempDir();
   const workdir = join(dir, "wd");
-  const first = startXqc(["run", "--scheduler", "local", "-w", workdir, "--", "sleep", "60"], dir);
-  await waitFor("the first run", async () => (await runningJobs(workdir)) === 1);
+  const first = await startRunning(
+    ["run", "--scheduler", "local", "-w", workdir, "--", "sleep", "60"],
+    workdir,
+    1,
+    { cwd: dir },
+  );
   const second = await xqc(["run", "--scheduler", "local", "-w", workdir, "--", "true"]);
   assertEquals(second.code, 2);
   assertStringIncludes(second.stderr, `in use by the run of process ${first.pid}`);
@@ -126,8 +139,12 @@ Deno.test("a second SIGINT while stopping leaves no container either", async () 
   const dir = await tempDir();
   const workdir = join(dir, "wd");
   await Deno.writeTextFile(join(dir, "jobs"), "sleep 60\n".repeat(4));
-  const child = startXqc(["run", "-i", TEST_IMAGE, "-n", "4", "-w", workdir, "-j", "jobs"], dir);
-  await waitFor("four running jobs", async () => (await runningJobs(workdir)) === 4, 30000);
+  const child = await startRunning(
+    ["run", "-i", TEST_IMAGE, "-n", "4", "-w", workdir, "-j", "jobs"],
+    workdir,
+    4,
+    { cwd: dir },
+  );
   child.kill("SIGINT");
   await new Promise((r) => setTimeout(r, 30));
   child.kill("SIGINT");
@@ -249,12 +266,12 @@ Deno.test("dockerd stopping mid-run fails the running jobs with rc -3 and a mess
     const dir = await tempDir();
     const workdir = join(dir, "wd");
     await Deno.writeTextFile(join(dir, "jobs"), "sleep 120\nsleep 120\n");
-    const running = startXqc(
+    const running = await startRunning(
       ["run", "-i", TEST_IMAGE, "-n", "2", "-w", workdir, "--json", "-j", join(dir, "jobs")],
-      dir,
-      env,
+      workdir,
+      2,
+      { cwd: dir, env },
     );
-    await waitFor("two running jobs", async () => (await runningJobs(workdir)) === 2, 30000);
     const start = performance.now();
     daemon.kill("SIGKILL");
     await daemon.status;
@@ -291,8 +308,12 @@ Deno.test("dockerd stopping mid-run fails the running jobs with rc -3 and a mess
 Deno.test("xqc kill after kill -9 of a local run stops the jobs it left", async () => {
   const dir = await tempDir();
   const workdir = join(dir, "wd");
-  const child = startXqc(["run", "--scheduler", "local", "-w", workdir, "--", "sleep", "60"], dir);
-  await waitFor("the running job", async () => (await runningJobs(workdir)) === 1);
+  const child = await startRunning(
+    ["run", "--scheduler", "local", "-w", workdir, "--", "sleep", "60"],
+    workdir,
+    1,
+    { cwd: dir },
+  );
   const pid = Number((await readJobFile(workdir, 0, "job.jid")).trim());
   child.kill("SIGKILL");
   await finish(child);
@@ -301,6 +322,6 @@ Deno.test("xqc kill after kill -9 of a local run stops the jobs it left", async 
   assertStringIncludes(killed.stderr, `process group ${pid}`);
   await waitFor(
     "the job to go",
-    async () => !(await Deno.stat(`/proc/${pid}`).then(() => true, () => false)),
+    async () => !(await alive(pid)),
   );
 });
