@@ -3,7 +3,7 @@
 
 import { parseArgs } from "@std/cli";
 import { fromFileUrl, join } from "@std/path";
-import { ensureImage, type ImageEngine, imageFor, run } from "../tests/image.ts";
+import { engineProblem, ensureImage, type ImageEngine, imageFor, run } from "../tests/image.ts";
 
 const HELP =
   `Usage: deno task bench [--jobs N] [--forks F] [--pairs P] [--engines a,b] [--scale N,M]
@@ -147,8 +147,7 @@ function xqcArgv(engine: Engine, forks: number, workdir: string): string[] {
 
 async function answers(engine: Engine): Promise<boolean> {
   if (engine === "local") return true;
-  const probe = engine === "apptainer" ? [engine, "--version"] : [engine, "version"];
-  return (await run(probe)).code === 0 && (await ensureImage(engine)) === null;
+  return (await engineProblem(engine)) === null && (await ensureImage(engine)) === null;
 }
 
 async function version(argv: string[]): Promise<string> {
@@ -276,17 +275,12 @@ for (const engine of wanted) {
   else log(`${engine} skipped: it does not answer or has no image`);
 }
 
-const startup = median(
-  await Promise.all([0, 1, 2].map(() => Promise.resolve(0))).then(async () => {
-    const times: number[] = [];
-    for (let i = 0; i < 5; i++) {
-      times.push(
-        (await timed([Deno.execPath(), "run", "-A", "--config", CONFIG, CLI, "--version"], dir)).ms,
-      );
-    }
-    return times;
-  }),
-);
+const startupTimes: number[] = [];
+for (let i = 0; i < 5; i++) {
+  const argv = [Deno.execPath(), "run", "-A", "--config", CONFIG, CLI, "--version"];
+  startupTimes.push((await timed(argv, dir)).ms);
+}
+const startup = median(startupTimes);
 log(`xqc start-up (xqc --version): ${startup.toFixed(0)} ms`);
 
 const results: EngineResult[] = [];

@@ -2,7 +2,7 @@
 
 import { join } from "@std/path";
 import { readState } from "../mod.ts";
-import { ensureImage, run, sh } from "./image.ts";
+import { engineProblem, ensureImage, sh } from "./image.ts";
 
 export { imageFor, sh, TEST_IMAGE, TEST_SIF } from "./image.ts";
 
@@ -14,18 +14,8 @@ const required = new Set(
 );
 const ready = new Map<TestEngine, Promise<string | null>>();
 
-async function engineWorks(engine: TestEngine): Promise<string | null> {
-  const which = await run(["sh", "-c", `command -v ${engine}`]);
-  if (which.code !== 0) return `${engine} is not installed`;
-  const probe = engine === "apptainer"
-    ? await run([engine, "--version"])
-    : await run([engine, "version"]);
-  if (probe.code !== 0) return `${engine} does not answer: ${probe.out.trim().split("\n")[0]}`;
-  return null;
-}
-
 async function prepare(engine: TestEngine): Promise<string | null> {
-  return await engineWorks(engine) ?? await ensureImage(engine);
+  return await engineProblem(engine) ?? await ensureImage(engine);
 }
 
 /**

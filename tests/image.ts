@@ -87,6 +87,21 @@ async function buildRootfs(): Promise<string> {
 }
 
 /**
+ * Why an engine cannot run jobs here, if it cannot: not installed, or not answering (its
+ * daemon is down).
+ *
+ * @param engine The engine.
+ * @returns `null` when it answers, or the reason.
+ */
+export async function engineProblem(engine: ImageEngine): Promise<string | null> {
+  if ((await run(["sh", "-c", `command -v ${engine}`])).code !== 0) {
+    return `${engine} is not installed`;
+  }
+  const probe = await run(engine === "apptainer" ? [engine, "--version"] : [engine, "version"]);
+  return probe.code === 0 ? null : `${engine} does not answer: ${probe.out.trim().split("\n")[0]}`;
+}
+
+/**
  * The image's root filesystem, as a folder (apptainer takes it as a sandbox image) and as
  * the tar that docker and podman import; built once.
  *
