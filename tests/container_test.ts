@@ -104,6 +104,15 @@ for (const engine of ENGINE_NAMES) {
     assertEquals(await Deno.readTextFile(join(out, "result")), "written\n");
   });
 
+  Deno.test(`ContainerScheduler on ${engine}: timeout stops a job with rc 124`, async () => {
+    if (await engineReady(engine)) return;
+    const workdir = await tempDir();
+    const xq = containerRun(engine, workdir, {}, { timeout: 1 });
+    const summary = await runJobs(xq, [["sleep", "30"], ["true"]]);
+    assertEquals(summary.jobs.map((j) => j.rc), [124, 0]);
+    assertStringIncludes(await readJobFile(workdir, 0, "job.stderr"), "timed out after 1 s");
+  });
+
   Deno.test(`ContainerScheduler on ${engine}: retries keep every trial's files`, async () => {
     if (await engineReady(engine)) return;
     const workdir = await tempDir();

@@ -5,6 +5,7 @@ import { type JobCommand, renderWrapper, RUNNING_MARKER, type WrapperParts } fro
 async function runWrapper(
   cmd: JobCommand,
   extra: Partial<WrapperParts> = {},
+  env?: Record<string, string>,
 ): Promise<
   {
     dir: string;
@@ -29,8 +30,9 @@ async function runWrapper(
     ...extra,
   });
   await Deno.writeTextFile(join(meta, "job.wrapped.local"), text);
-  const out = await new Deno.Command("bash", {
+  const out = await new Deno.Command("/bin/bash", {
     args: [join(meta, "job.wrapped.local")],
+    env,
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -135,14 +137,24 @@ Deno.test("renderWrapper() exports XQUTE_JOB_INDEX, XQUTE_METADIR, XQUTE_JOB_MET
   assertEquals(r.stdout, `0|${r.dir}|${join(r.dir, "0")}\n`);
 });
 
-Deno.test("renderWrapper() works in a shell with only bash and busybox tools on PATH", async () => {
+Deno.test("renderWrapper() runs with only bash and busybox on PATH, timeout included", async () => {
   if (!(await Deno.stat("/bin/busybox").then(() => true, () => false))) {
     console.log("%cSKIPPED: busybox is not installed", "color: yellow");
     return;
   }
+  // The wrapper itself runs with this PATH: bash, and busybox for everything else.
   const bin = await Deno.makeTempDir();
-  for (const tool of ["sleep", "cat"]) await Deno.symlink("/bin/busybox", join(bin, tool));
-  const r = await runWrapper(["bash", "-c", "PATH=" + bin + "; echo ok | cat"], { timeout: 5 });
-  assertEquals(r.stdout, "ok\n");
-  assertEquals(r.rc, "0");
+  await Deno.symlink("/bin/bash", join(bin, "bash"));
+  const list = await new Deno.Command("/bin/busybox", { args: ["--list"], stdout: "piped" })
+    .output();
+  const applets = new TextDecoder().decode(list.stdout).split("\n");
+  for (const tool of applets.filter((t) => t && t !== "bash")) {
+    await Deno.symlink("/bin/busybox", join(bin, tool));
+  }
+  const env = { PATH: bin };
+  const quick = await runWrapper(["sh", "-c", "echo ok | cat"], { timeout: 5 }, env);
+  assertEquals([quick.stdout, quick.rc], ["ok\n", "0"]);
+  const slow = await runWrapper(["sleep", "30"], { timeout: 1 }, env);
+  assertEquals(slow.rc, "124");
+  assertStringIncludes(slow.stderr, "timed out after 1 s");
 });
