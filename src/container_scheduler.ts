@@ -315,7 +315,7 @@ export class ContainerScheduler extends Scheduler {
   #shared: boolean | null = null;
 
   async #shareMetadir(job: Job): Promise<void> {
-    if (!this.engine.namesContainers) return;
+    if (!this.engine.takesUser) return;
     if (this.#shared === null) {
       const info = await Deno.stat(this.workdir);
       const [uid, gid] = this.user.split(":");

@@ -41,6 +41,8 @@ export interface Engine {
   readonly name: EngineName;
   /** Whether it names containers (and so kills them by name). */
   readonly namesContainers: boolean;
+  /** Whether it runs jobs as another user (`--user`), who may need their metadir. */
+  readonly takesUser: boolean;
   /** The image as this engine wants it. */
   imageRef(image: string): string;
   /** The argv that runs a job, up to the entrypoint. */
@@ -100,6 +102,7 @@ function ociEngine(name: "docker" | "podman"): Engine {
   return {
     name,
     namesContainers: true,
+    takesUser: true,
     imageRef: (image) => image.replace(/^docker:\/\//, ""),
     runArgv(spec) {
       const argv = [spec.bin, "run"];
@@ -156,6 +159,8 @@ const URI = /^[a-z]+:\/\//;
 const apptainer: Engine = {
   name: "apptainer",
   namesContainers: false,
+  // Apptainer runs jobs as the user who starts them.
+  takesUser: false,
   imageRef: (image) => image,
   runArgv(spec) {
     const argv = [spec.bin, "--quiet", "exec"];
