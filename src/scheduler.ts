@@ -338,7 +338,7 @@ export abstract class Scheduler {
     } catch (e) {
       return Promise.reject(e);
     }
-    return Promise.resolve(this.submissionArgv(job).at(-1)!);
+    return Promise.resolve(this.wrapperPath(job));
   }
 
   /** The wrapper's file name: `job.wrapped.<suffix>`. */
@@ -354,7 +354,17 @@ export abstract class Scheduler {
    * @returns The argv.
    */
   submissionArgv(job: Job): string[] {
-    return [...this.engineCommand(job), `${job.mountedMetadir}/${this.wrapperName}`];
+    return [...this.engineCommand(job), this.wrapperPath(job)];
+  }
+
+  /**
+   * The wrapper's path as the job sees it.
+   *
+   * @param job The job.
+   * @returns The path.
+   */
+  wrapperPath(job: Job): string {
+    return `${job.mountedMetadir}/${this.wrapperName}`;
   }
 
   /**
