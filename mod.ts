@@ -6,11 +6,12 @@
  *
  * ```ts
  * import { Xqute } from "@xq/container";
+ * import { assertEquals } from "@std/assert";
  *
  * const xq = new Xqute({ forks: 2, workdir: await Deno.makeTempDir() });
  * await xq.feed(["echo", "hello"], { envs: { SEED: "1" } });
  * const summary = await xq.runUntilComplete();
- * console.log(summary.succeeded); // 1
+ * assertEquals(summary.succeeded, 1);
  * ```
  *
  * Run as a program (`deno run -A jsr:@xq/container run …`), this module is the `xqc`
@@ -19,24 +20,49 @@
  * @module
  */
 
-export * from "./src/status.ts";
-export * from "./src/errors.ts";
-export * from "./src/shell.ts";
-export * from "./src/job.ts";
-export * from "./src/wrapper.ts";
-export * from "./src/plugin.ts";
-export * from "./src/scheduler.ts";
-export * from "./src/local_scheduler.ts";
-export * from "./src/container_scheduler.ts";
-export * from "./src/engine.ts";
-export * from "./src/mounts.ts";
-export * from "./src/state.ts";
-export * from "./src/summary.ts";
-export * from "./src/xqute.ts";
-export * from "./src/version.ts";
-export type { JobProcess } from "./src/process.ts";
+export { type RunOptions, Xqute, type XquteOptions } from "./src/run/xqute.ts";
+export { type SchedulerClass, SCHEDULERS } from "./src/run/registry.ts";
+export {
+  type Awaitable,
+  type Plugin,
+  type PluginHook,
+  PluginManager,
+  type PluginRun,
+} from "./src/run/plugin.ts";
+export { Job, type JobCommand, type JobOptions } from "./src/core/job.ts";
+export {
+  JobErrorStrategy,
+  type JobErrorStrategyName,
+  JobStatus,
+  type JobStatusCode,
+  type JobStatusName,
+  jobStatusName,
+  RC_REFUSED,
+  RC_VANISHED,
+} from "./src/core/status.ts";
+export { SchedulerBase } from "./src/schedulers/base.ts";
+export { Scheduler, SubmissionCancelled } from "./src/schedulers/scheduler.ts";
+export type { SchedulerOptions } from "./src/schedulers/options.ts";
+export type { JobcmdHook, JobEventHook, JobHooks } from "./src/schedulers/hooks.ts";
+export type { Trial, TrialEnd } from "./src/schedulers/trial.ts";
+export { SpawningScheduler } from "./src/schedulers/spawning.ts";
+export { LocalScheduler, type LocalSchedulerOptions } from "./src/schedulers/local.ts";
+export { ContainerScheduler } from "./src/schedulers/container.ts";
+export type { ContainerSchedulerOptions } from "./src/schedulers/container_options.ts";
+export type { Engine, EngineName, RunSpec } from "./src/engines/engine.ts";
+export type { Mount } from "./src/engines/mounts.ts";
+export {
+  EngineUnavailableError,
+  ValidationError,
+  WorkdirBusyError,
+  XqcError,
+} from "./src/core/errors.ts";
+export type { JobSummary, RunSummary } from "./src/core/summary.ts";
+export { type JobRecord, readState, type RunRecord } from "./src/core/state.ts";
+export { type Logger, silentLogger, stderrLogger } from "./src/core/logger.ts";
+export { VERSION } from "./src/core/version.ts";
 
 if (import.meta.main) {
-  const { main } = await import("./cli.ts");
+  const { main } = await import("./src/cli/main.ts");
   Deno.exit(await main(Deno.args));
 }

@@ -1,0 +1,70 @@
+// The help texts of `xqc` and its commands.
+
+import { VERSION } from "../core/version.ts";
+
+/** The help of `xqc` and of each command. */
+export const HELP: Readonly<Record<"main" | "run" | "status" | "logs" | "kill", string>> = {
+  main: `xqc ${VERSION}: run batches of shell jobs in containers (docker, podman, apptainer)
+
+Usage:
+  xqc run [options] [-- COMMAND...]   run one command, a jobs file or a YAML spec
+  xqc status [-w DIR] [--json] [--watch]
+  xqc logs INDEX [-w DIR] [--stderr] [--follow]
+  xqc kill [-w DIR]
+
+  xqc COMMAND --help    the options of a command
+  xqc --version
+
+Exit codes: 0 all jobs succeeded, 1 a job failed or was killed, 2 bad usage or spec,
+3 engine, daemon or image unavailable, 129/130/143 stopped by SIGHUP/SIGINT/SIGTERM.`,
+  run: `Usage: xqc run [options] [-- COMMAND...]
+
+Jobs (one of):
+  -- COMMAND...            one job: the command and its arguments, passed literally
+  -j, --jobs FILE          one job per line, split as a shell splits words; "-" reads stdin
+  -f, --file SPEC.yaml     a YAML spec: these options in camelCase, and "jobs"; flags override it
+
+Options:
+  -i, --image IMAGE        the image (docker/podman name; apptainer .sif, folder or URI)
+  -b, --bin BIN            the engine: docker, podman, apptainer/singularity, or a path (default docker)
+  -n, --forks N            jobs at once (default 1)
+  -w, --workdir DIR        metadirs and state (default ./.xqute)
+  -v, --volume VOL         host:container[:ro] or NAME=/host/path; repeat
+  -e, --env K=V            an environment variable for every job (K alone: from here); repeat
+      --user UID[:GID]     the container user (docker/podman; default yours)
+      --no-remove          keep the containers (no --rm)
+      --entrypoint CMD     what runs the job script in the container, split as a shell
+                           splits words (default /bin/bash)
+      --bin-arg ARG        an extra engine argument, before the image; repeat
+      --cwd DIR            where jobs start, inside the container
+      --volume-as-cwd DIR  mount DIR at /mnt/disks/.cwd and start jobs there
+      --error-strategy S   ignore, retry or halt (default ignore)
+      --num-retries N      retries per job with retry (default 3)
+      --timeout SECONDS    stop a job's command after this long (rc 124)
+      --prescript BASH     run before each job's command
+      --postscript BASH    run after each job's command
+      --recheck-interval S check every S seconds that running jobs still exist (default 60)
+      --scheduler NAME     container (default) or local (bash on this host)
+      --resume             skip jobs that finished in this workdir with the same command,
+                           envs, image content and options
+      --dry-run            print each job's engine command; start nothing
+      --json               print the run summary as JSON on stdout
+      --quiet              print only errors`,
+  status: `Usage: xqc status [-w DIR] [--json] [--watch]
+
+Show the run of a workdir and its jobs, from its state (works while it runs).
+  -w, --workdir DIR   the workdir (default ./.xqute)
+      --json          print {run, jobs} as JSON
+      --watch         refresh every second until the run ends`,
+  logs: `Usage: xqc logs INDEX [-w DIR] [--stderr] [--follow]
+
+Print a job's stdout (or stderr).
+  -w, --workdir DIR   the workdir (default ./.xqute)
+      --stderr        print job.stderr instead
+      --follow        keep printing while the job runs`,
+  kill: `Usage: xqc kill [-w DIR]
+
+Stop the run that owns the workdir (its containers are killed), and remove any container
+a crashed run of it left.
+  -w, --workdir DIR   the workdir (default ./.xqute)`,
+};

@@ -1,0 +1,106 @@
+// `xqc run`: build the run from the request, feed it, print the summary, map it to an exit code.
+
+import { ValidationError } from "../core/errors.ts";
+import { shellJoin } from "../core/shell.ts";
+import type { RunSummary } from "../core/summary.ts";
+import { SIGNAL_EXIT_CODES } from "../run/signals.ts";
+import { Xqute } from "../run/xqute.ts";
+import { formatDuration } from "./duration.ts";
+import { HELP } from "./help.ts";
+import type { Io } from "./io.ts";
+import { type ProgressMode, type ProgressReporter, progressReporter } from "./progress.ts";
+import { type RunRequest, runRequest } from "./run_request.ts";
+import { type JobSpec, xquteOptionsOf } from "./spec.ts";
+
+/** Library errors about options are usage errors on the command line. */
+function asUsageError(e: unknown): unknown {
+  return e instanceof TypeError || e instanceof RangeError ? new ValidationError(e.message) : e;
+}
+
+function buildXqute(request: RunRequest, plugins: ProgressReporter[]): Xqute {
+  const options = xquteOptionsOf(request.spec);
+  try {
+    return new Xqute({ ...options, resume: request.resume, plugins });
+  } catch (e) {
+    throw asUsageError(e);
+  }
+}
+
+function dryRun(xq: Xqute, jobs: JobSpec[], io: Io): number {
+  const scheduler = xq.scheduler;
+  for (const [index, job] of jobs.entries()) {
+    const created = scheduler.createJob(index, job.cmd, job.envs);
+    created.trial = 1;
+    const argv = scheduler.submissionArgv(created);
+    const names = Object.keys({ ...scheduler.envs, ...job.envs });
+    io.out(
+      `# job ${index}: ${created.cmdText}${names.length ? ` (envs: ${names.join(", ")})` : ""}\n${
+        shellJoin(argv)
+      }\n`,
+    );
+  }
+  return 0;
+}
+
+/**
+ * The exit code of a run: 0 when every job succeeded, 1 when one failed or was killed,
+ * 128 + the signal that stopped it.
+ *
+ * @param summary The run's summary.
+ * @returns The code.
+ */
+export function exitCodeOf(summary: RunSummary): number {
+  if (summary.signal) return SIGNAL_EXIT_CODES[summary.signal] ?? 1;
+  return summary.failed || summary.killed ? 1 : 0;
+}
+
+/**
+ * `xqc run`.
+ *
+ * @param args The arguments after `run`.
+ * @param io Where output goes.
+ * @returns The exit code.
+ */
+export async function commandRun(args: string[], io: Io): Promise<number> {
+  const request = await runRequest(args);
+  if (!request) {
+    io.out(HELP.run + "\n");
+    return 0;
+  }
+  const mode: ProgressMode = request.quiet ? "quiet" : io.errIsTerminal ? "live" : "lines";
+  const color = io.errIsTerminal && !Deno.noColor;
+  const progress = progressReporter(mode, color, io.err);
+  const xq = buildXqute(request, request.dryRun ? [] : [progress]);
+  if (request.dryRun) return dryRun(xq, request.jobs, io);
+  const feed = async (job: JobSpec) => {
+    try {
+      await xq.feed(job.cmd, { envs: job.envs });
+    } catch (e) {
+      throw asUsageError(e);
+    }
+  };
+  // The first feed checks the engine and claims the workdir; then the run starts while the
+  // rest are fed, so the first job does not wait for the ten-thousandth to be queued.
+  await feed(request.jobs[0]);
+  let summary: RunSummary;
+  try {
+    await xq.runUntilComplete({ keepFeeding: true });
+    for (const job of request.jobs.slice(1)) {
+      if (!xq.feeding) break; // interrupted while feeding
+      await feed(job);
+    }
+    summary = await xq.stopFeeding();
+  } finally {
+    progress.finish();
+  }
+  if (request.json) io.out(JSON.stringify(summary) + "\n");
+  if (!request.quiet) {
+    io.err(
+      `xqc: ${summary.total} job(s): ${summary.succeeded} succeeded, ${summary.failed} failed, ` +
+        `${summary.killed} killed, ${summary.skipped} skipped in ${
+          formatDuration(summary.durationMs)
+        } (workdir ${summary.workdir})\n`,
+    );
+  }
+  return exitCodeOf(summary);
+}

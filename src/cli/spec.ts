@@ -1,0 +1,324 @@
+// Run specs: the YAML file, the flags of `xqc run`, their validation and their merge.
+
+import { parse as parseYaml } from "@std/yaml";
+import { ValidationError } from "../core/errors.ts";
+import { isEnvName } from "../core/job.ts";
+import { shellSplit } from "../core/shell.ts";
+import type { XquteOptions } from "../run/xqute.ts";
+
+/** One job of a spec. */
+export interface JobSpec {
+  /** A command line (run by bash) or an argv. */
+  cmd: string | string[];
+  /** The job's own variables. */
+  envs: Record<string, string>;
+}
+
+/** A batch: the options of `xqc run` and its jobs. */
+export interface BatchSpec {
+  scheduler?: "local" | "container";
+  image?: string;
+  bin?: string;
+  forks?: number;
+  workdir?: string;
+  volumes?: string[];
+  envs?: Record<string, string>;
+  user?: string;
+  remove?: boolean;
+  entrypoint?: string | string[];
+  binArgs?: string[];
+  cwd?: string;
+  volumeAsCwd?: string;
+  mountedWorkdir?: string;
+  errorStrategy?: "ignore" | "retry" | "halt";
+  numRetries?: number;
+  timeout?: number;
+  prescript?: string;
+  postscript?: string;
+  jobnamePrefix?: string;
+  submissionBatch?: number;
+  recheckInterval?: number;
+  jobs?: JobSpec[];
+}
+
+type Kind = "string" | "int" | "number" | "bool" | "strings" | "envs" | "argv" | "choice" | "jobs";
+
+interface KeyRule {
+  kind: Kind;
+  min?: number;
+  choices?: readonly string[];
+}
+
+/** The keys a spec may have, and what each holds. */
+export const SPEC_KEYS: Readonly<Record<keyof BatchSpec, KeyRule>> = {
+  scheduler: { kind: "choice", choices: ["local", "container"] },
+  image: { kind: "string" },
+  bin: { kind: "string" },
+  forks: { kind: "int", min: 1 },
+  workdir: { kind: "string" },
+  volumes: { kind: "strings" },
+  envs: { kind: "envs" },
+  user: { kind: "string" },
+  remove: { kind: "bool" },
+  entrypoint: { kind: "argv" },
+  binArgs: { kind: "strings" },
+  cwd: { kind: "string" },
+  volumeAsCwd: { kind: "string" },
+  mountedWorkdir: { kind: "string" },
+  errorStrategy: { kind: "choice", choices: ["ignore", "retry", "halt"] },
+  numRetries: { kind: "int", min: 0 },
+  timeout: { kind: "number", min: 0 },
+  prescript: { kind: "string" },
+  postscript: { kind: "string" },
+  jobnamePrefix: { kind: "string" },
+  submissionBatch: { kind: "int", min: 1 },
+  recheckInterval: { kind: "number", min: 0 },
+  jobs: { kind: "jobs" },
+};
+
+function show(value: unknown): string {
+  return typeof value === "string" ? `"${value}"` : JSON.stringify(value) ?? String(value);
+}
+
+function checkEnvs(value: unknown, where: string): Record<string, string> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new ValidationError(`${where} must be a mapping of NAME: value, not ${show(value)}`);
+  }
+  const envs: Record<string, string> = {};
+  for (const [name, v] of Object.entries(value)) {
+    if (!isEnvName(name)) throw new ValidationError(`${where}: bad env name "${name}"`);
+    if (typeof v !== "string" && typeof v !== "number" && typeof v !== "boolean") {
+      throw new ValidationError(`${where}: env "${name}" must be a string, not ${show(v)}`);
+    }
+    envs[name] = String(v);
+  }
+  return envs;
+}
+
+function checkJob(item: unknown, where: string): JobSpec {
+  // YAML reads `- true` or `- 42` as a boolean or a number; as a command it is a word.
+  if (typeof item === "boolean" || typeof item === "number") item = String(item);
+  if (typeof item === "string") {
+    if (!item.trim()) throw new ValidationError(`${where} is an empty command`);
+    return { cmd: item, envs: {} };
+  }
+  if (Array.isArray(item)) {
+    if (!item.length) throw new ValidationError(`${where} is an empty command`);
+    const words = item.map((word) => {
+      if (typeof word !== "string" && typeof word !== "number") {
+        throw new ValidationError(`${where}: argv word ${show(word)} is not a string`);
+      }
+      return String(word);
+    });
+    if (words[0] === "") throw new ValidationError(`${where} is an empty command`);
+    return { cmd: words, envs: {} };
+  }
+  if (typeof item === "object" && item !== null) {
+    const record = item as Record<string, unknown>;
+    for (const key of Object.keys(record)) {
+      if (key !== "cmd" && key !== "envs") {
+        throw new ValidationError(`${where}: unknown key "${key}" (a job has cmd and envs)`);
+      }
+    }
+    if (!("cmd" in record)) throw new ValidationError(`${where}: "cmd" is missing`);
+    const job = checkJob(record.cmd, `${where} cmd`);
+    return {
+      cmd: job.cmd,
+      envs: record.envs === undefined ? {} : checkEnvs(record.envs, `${where} envs`),
+    };
+  }
+  throw new ValidationError(
+    `${where} must be a command line, an argv list or {cmd, envs}, not ${show(item)}`,
+  );
+}
+
+/**
+ * Check one value of a spec against its key's rule.
+ *
+ * @param key The key.
+ * @param value The value.
+ * @param where How to name the key in a message (`Spec "x.yaml": key "forks"`).
+ * @returns The value, normalised.
+ * @throws {ValidationError} For an unknown key or a value of the wrong type.
+ */
+export function checkSpecValue(key: string, value: unknown, where: string): unknown {
+  const rule = (SPEC_KEYS as Record<string, KeyRule>)[key];
+  if (!rule) throw new ValidationError(`${where}: unknown key "${key}"`);
+  switch (rule.kind) {
+    case "string":
+      if (typeof value !== "string") {
+        throw new ValidationError(`${where} must be a string, not ${show(value)}`);
+      }
+      return value;
+    case "int":
+    case "number": {
+      const min = rule.min ?? 0;
+      const ok = typeof value === "number" && Number.isFinite(value) && value >= min &&
+        (rule.kind === "number" || Number.isInteger(value));
+      if (!ok) {
+        const what = rule.kind === "int" ? "a whole number" : "a number";
+        throw new ValidationError(`${where} must be ${what} >= ${min}, not ${show(value)}`);
+      }
+      return value;
+    }
+    case "bool":
+      if (typeof value !== "boolean") {
+        throw new ValidationError(`${where} must be true or false, not ${show(value)}`);
+      }
+      return value;
+    case "strings": {
+      const list = typeof value === "string" ? [value] : value;
+      if (!Array.isArray(list) || list.some((item) => typeof item !== "string")) {
+        throw new ValidationError(`${where} must be a list of strings, not ${show(value)}`);
+      }
+      return list;
+    }
+    case "argv":
+      if (typeof value === "string" && value) return value;
+      if (Array.isArray(value) && value.length && value.every((w) => typeof w === "string" && w)) {
+        return value;
+      }
+      throw new ValidationError(`${where} must be a program or an argv list, not ${show(value)}`);
+    case "choice":
+      if (typeof value !== "string" || !rule.choices!.includes(value)) {
+        throw new ValidationError(
+          `${where} must be one of ${rule.choices!.join(", ")}, not ${show(value)}`,
+        );
+      }
+      return value;
+    case "envs":
+      return checkEnvs(value, where);
+    case "jobs": {
+      if (!Array.isArray(value)) {
+        throw new ValidationError(`${where} must be a list, not ${show(value)}`);
+      }
+      return value.map((item, i) => checkJob(item, `${where} item ${i + 1}`));
+    }
+  }
+}
+
+/**
+ * Check a parsed spec object.
+ *
+ * @param data What the YAML held.
+ * @param source The file's name, for messages.
+ * @returns The spec.
+ * @throws {ValidationError} Naming the key and the file.
+ */
+export function checkSpec(data: unknown, source: string): BatchSpec {
+  if (typeof data !== "object" || data === null || Array.isArray(data)) {
+    throw new ValidationError(`Spec "${source}" must be a mapping of options, with "jobs"`);
+  }
+  const spec: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(data)) {
+    if (!(key in SPEC_KEYS)) throw new ValidationError(`Spec "${source}": unknown key "${key}"`);
+    spec[key] = checkSpecValue(key, value, `Spec "${source}": key "${key}"`);
+  }
+  return spec as BatchSpec;
+}
+
+/**
+ * Read and check a YAML spec file.
+ *
+ * @param path The file.
+ * @returns The spec.
+ * @throws {ValidationError} For a missing file, broken YAML (with its line) or a bad key.
+ */
+export async function loadSpecFile(path: string): Promise<BatchSpec> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    throw new ValidationError(
+      `Spec "${path}" cannot be read: ${e instanceof Error ? e.message : e}`,
+    );
+  }
+  let data: unknown;
+  try {
+    data = parseYaml(text) as unknown;
+  } catch (e) {
+    const first = String(e instanceof Error ? e.message : e).split("\n")[0];
+    throw new ValidationError(`Spec "${path}" is not valid YAML: ${first}`);
+  }
+  return checkSpec(data, path);
+}
+
+/**
+ * Read a jobs file: one job a line, split as a shell splits words; blank lines and
+ * `#` comments are skipped.
+ *
+ * @param text The file's text.
+ * @param source Its name, for messages.
+ * @returns The jobs.
+ * @throws {ValidationError} For a line with an unclosed quote.
+ */
+export function parseJobsText(text: string, source: string): JobSpec[] {
+  const jobs: JobSpec[] = [];
+  for (const [i, line] of text.split("\n").entries()) {
+    let words: string[];
+    try {
+      words = shellSplit(line);
+    } catch (e) {
+      throw new ValidationError(
+        `Jobs file "${source}", line ${i + 1}: ${(e as Error).message.toLowerCase()}`,
+      );
+    }
+    if (words.length) jobs.push({ cmd: words, envs: {} });
+  }
+  return jobs;
+}
+
+/**
+ * Turn a spec into the options of {@linkcode Xqute}.
+ *
+ * @param spec The spec (flags already merged in).
+ * @returns The options; the jobs stay in the spec.
+ * @throws {ValidationError} When the container scheduler has no image, or an option
+ *   does not fit the scheduler.
+ */
+export function xquteOptionsOf(spec: BatchSpec): XquteOptions {
+  const scheduler = spec.scheduler ?? "container";
+  if (scheduler === "container" && !spec.image) {
+    throw new ValidationError(
+      `No image: give --image (or "image" in the spec), or --scheduler local`,
+    );
+  }
+  if (scheduler === "local") {
+    for (
+      const key of ["image", "volumes", "user", "entrypoint", "binArgs", "volumeAsCwd"] as const
+    ) {
+      if (spec[key] !== undefined) {
+        throw new ValidationError(`Option "${key}" needs the container scheduler, not "local"`);
+      }
+    }
+  }
+  const schedulerOpts: Record<string, unknown> = {};
+  const pass = [
+    "image",
+    "bin",
+    "volumes",
+    "envs",
+    "user",
+    "remove",
+    "entrypoint",
+    "binArgs",
+    "cwd",
+    "volumeAsCwd",
+    "mountedWorkdir",
+    "timeout",
+    "prescript",
+    "postscript",
+    "workdir",
+  ] as const;
+  for (const key of pass) if (spec[key] !== undefined) schedulerOpts[key] = spec[key];
+  return {
+    scheduler,
+    forks: spec.forks,
+    errorStrategy: spec.errorStrategy,
+    numRetries: spec.numRetries,
+    jobnamePrefix: spec.jobnamePrefix,
+    submissionBatch: spec.submissionBatch,
+    recheckInterval: spec.recheckInterval,
+    schedulerOpts,
+  };
+}

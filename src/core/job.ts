@@ -1,0 +1,217 @@
+// A job: its command, its metadir and the files in it, and its state in this process.
+
+import { join } from "@std/path";
+import { JobStatus, type JobStatusCode } from "./status.ts";
+import { shellJoin } from "./shell.ts";
+
+/** A job's command: a shell command line run by bash, or an argv passed literally. */
+export type JobCommand = string | readonly string[];
+
+/** Options of one fed job. */
+export interface JobOptions {
+  /** Environment variables set for this job only (names must be valid shell names). */
+  envs?: Record<string, string>;
+}
+
+/**
+ * Whether a name can be an environment variable of a job (a shell name).
+ *
+ * @param name The name.
+ * @returns `true` for `[A-Za-z_][A-Za-z0-9_]*`.
+ */
+export function isEnvName(name: string): boolean {
+  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(name);
+}
+
+/**
+ * Check environment variables: an object of shell names to strings.
+ *
+ * @param envs The variables.
+ * @param what How to name them in a message.
+ * @throws {TypeError} For something else, a bad name or a value that is not a string.
+ */
+export function validateEnvs(envs: unknown, what = "Envs"): void {
+  if (typeof envs !== "object" || envs === null || Array.isArray(envs)) {
+    throw new TypeError(`${what} must be an object of name: value`);
+  }
+  for (const [name, value] of Object.entries(envs)) {
+    if (!isEnvName(name)) throw new TypeError(`Bad env name "${name}"`);
+    if (typeof value !== "string") {
+      throw new TypeError(`Env "${name}" must be a string, not ${typeof value}`);
+    }
+  }
+}
+
+/**
+ * Check a job's command and envs.
+ *
+ * @param cmd The command.
+ * @param envs Its environment variables.
+ * @throws {TypeError} For an empty command, a non-string word or a bad env name.
+ */
+export function validateJobInput(cmd: unknown, envs: unknown = {}): void {
+  if (typeof cmd === "string") {
+    if (cmd.trim() === "") throw new TypeError("Empty command");
+  } else if (Array.isArray(cmd)) {
+    if (cmd.length === 0 || cmd[0] === "") throw new TypeError("Empty command");
+    const bad = cmd.find((word) => typeof word !== "string");
+    if (bad !== undefined) {
+      throw new TypeError(`Command word ${JSON.stringify(bad)} is not a string`);
+    }
+  } else {
+    throw new TypeError(`Command must be a string or an array of strings, not ${typeof cmd}`);
+  }
+  validateEnvs(envs);
+}
+
+/** A job of a run: one command, run in one metadir, perhaps several trials. */
+export class Job {
+  /** The job's index in its run, from 0; also its metadir's name. */
+  readonly index: number;
+  /** The command as fed. */
+  readonly cmd: JobCommand;
+  /** The job's own environment variables. */
+  readonly envs: Readonly<Record<string, string>>;
+  /** The metadir on the host: `<workdir>/<index>`. */
+  readonly metadir: string;
+  /** The metadir as the job sees it (inside the container). */
+  readonly mountedMetadir: string;
+  /** The current status, a {@linkcode JobStatus} code. */
+  status: JobStatusCode = JobStatus.INIT;
+  /** The last trial's exit code; `null` until it is known. */
+  rc: number | null = null;
+  /** How many trials have been started (1 for the first). */
+  trial = 0;
+  /** The engine's id: a container name, or a process id. */
+  jid = "";
+  /** Whether the last trial was killed (by a signal, a halt or a kill). */
+  killed = false;
+  /** Why the last trial was killed, for its `job.stderr`. */
+  killReason: string | null = null;
+  /** Whether the job was skipped because an earlier run of the workdir finished it. */
+  skipped = false;
+  /** When the first trial was submitted (ms since the epoch). */
+  submittedAt: number | null = null;
+  /** When the last trial started running. */
+  startedAt: number | null = null;
+  /** When the last trial ended. */
+  endedAt: number | null = null;
+
+  /**
+   * Make a job; nothing is written until it is submitted.
+   *
+   * @param index The job's index.
+   * @param cmd Its command.
+   * @param metadir Its metadir on the host.
+   * @param mountedMetadir Its metadir as the job sees it.
+   * @param envs Its environment variables.
+   */
+  constructor(
+    index: number,
+    cmd: JobCommand,
+    metadir: string,
+    mountedMetadir: string = metadir,
+    envs: Record<string, string> = {},
+  ) {
+    validateJobInput(cmd, envs);
+    this.index = index;
+    this.cmd = typeof cmd === "string" ? cmd : [...cmd];
+    this.envs = { ...envs };
+    this.metadir = metadir;
+    this.mountedMetadir = mountedMetadir;
+  }
+
+  /** The command as one line, for people. */
+  get cmdText(): string {
+    return typeof this.cmd === "string" ? this.cmd : shellJoin(this.cmd);
+  }
+
+  /** `job.status`, written by the wrapper. */
+  get statusFile(): string {
+    return join(this.metadir, "job.status");
+  }
+  /** `job.rc`: the exit code. */
+  get rcFile(): string {
+    return join(this.metadir, "job.rc");
+  }
+  /** `job.stdout`. */
+  get stdoutFile(): string {
+    return join(this.metadir, "job.stdout");
+  }
+  /** `job.stderr`. */
+  get stderrFile(): string {
+    return join(this.metadir, "job.stderr");
+  }
+  /** `job.jid`: the container name or process id. */
+  get jidFile(): string {
+    return join(this.metadir, "job.jid");
+  }
+  /** `job.submission`: the engine argv, one argument a line. */
+  get submissionFile(): string {
+    return join(this.metadir, "job.submission");
+  }
+  /** `job.retry/`: the files of earlier trials, one folder a trial. */
+  get retryDir(): string {
+    return join(this.metadir, "job.retry");
+  }
+
+  /** The files a trial writes, moved aside before a retry. */
+  get trialFiles(): string[] {
+    return [
+      this.statusFile,
+      this.rcFile,
+      this.stdoutFile,
+      this.stderrFile,
+      this.jidFile,
+      this.submissionFile,
+    ];
+  }
+
+  /**
+   * Make the metadir ready for a trial: with `retry`, move the last trial's files into
+   * `job.retry/<trial>/`; otherwise remove what an earlier run left.
+   *
+   * @param retry Keep the last trial's files.
+   */
+  async clean(retry = false): Promise<void> {
+    if (retry) {
+      const dir = join(this.retryDir, String(this.trial));
+      await Deno.mkdir(dir, { recursive: true });
+      await Promise.all(this.trialFiles.map(async (file) => {
+        try {
+          await Deno.rename(file, join(dir, file.slice(this.metadir.length + 1)));
+        } catch (e) {
+          if (!(e instanceof Deno.errors.NotFound)) throw e;
+        }
+      }));
+      return;
+    }
+    try {
+      Deno.mkdirSync(this.metadir);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+      await Promise.all(
+        [...this.trialFiles, this.retryDir].map((file) =>
+          Deno.remove(file, { recursive: true }).catch((e) => {
+            if (!(e instanceof Deno.errors.NotFound)) throw e;
+          })
+        ),
+      );
+    }
+  }
+
+  /**
+   * Read `job.rc`.
+   *
+   * @returns The exit code the wrapper wrote, or `null` when there is none.
+   */
+  readRc(): Promise<number | null> {
+    // A few bytes: read synchronously, which is cheaper than a thread-pool hop.
+    try {
+      const text = Deno.readTextFileSync(this.rcFile).trim();
+      return Promise.resolve(text === "" || !/^-?\d+$/.test(text) ? null : Number(text));
+    } catch (e) {
+      return e instanceof Deno.errors.NotFound ? Promise.resolve(null) : Promise.reject(e);
+    }
+  }
+}

@@ -1,0 +1,107 @@
+// Quoting for bash, in one place, and splitting a command line into words as a shell does.
+
+const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
+
+/**
+ * Quote one word for bash so that it reaches the program literally.
+ *
+ * @param word Any string: spaces, quotes, `$(...)`, backticks and newlines included.
+ * @returns The word as bash source, single-quoted unless it needs no quotes.
+ * @example
+ * ```ts
+ * import { shellQuote } from "./shell.ts";
+ * import { assertEquals } from "@std/assert";
+ * assertEquals(shellQuote("it's $(here)"), `'it'"'"'s $(here)'`);
+ * ```
+ */
+export function shellQuote(word: string): string {
+  if (word === "") return "''";
+  if (SAFE.test(word)) return word;
+  return `'${word.replaceAll("'", `'"'"'`)}'`;
+}
+
+/**
+ * Quote an argv for bash, word by word.
+ *
+ * @param argv The words.
+ * @returns One line of bash that runs `argv` as given.
+ * @example
+ * ```ts
+ * import { shellJoin } from "./shell.ts";
+ * import { assertEquals } from "@std/assert";
+ * assertEquals(shellJoin(["echo", "a b"]), "echo 'a b'");
+ * ```
+ */
+export function shellJoin(argv: readonly string[]): string {
+  return argv.map(shellQuote).join(" ");
+}
+
+/**
+ * Split a command line into words as a POSIX shell does: blanks separate words, single
+ * quotes keep everything, double quotes keep everything but `\"`, `\\`, `\$` and `` \` ``
+ * escapes, a backslash outside quotes escapes the next character, and an unquoted `#` at
+ * the start of a word begins a comment. Nothing is expanded.
+ *
+ * @param line One command line.
+ * @returns The words.
+ * @throws {SyntaxError} When a quote is not closed.
+ * @example
+ * ```ts
+ * import { shellSplit } from "./shell.ts";
+ * import { assertEquals } from "@std/assert";
+ * assertEquals(shellSplit(`echo "a b" 'c'`), ["echo", "a b", "c"]);
+ * ```
+ */
+export function shellSplit(line: string): string[] {
+  const words: string[] = [];
+  let word = "";
+  let inWord = false;
+  let i = 0;
+  while (i < line.length) {
+    const c = line[i];
+    if (c === " " || c === "\t" || c === "\n" || c === "\r") {
+      if (inWord) words.push(word);
+      word = "";
+      inWord = false;
+      i++;
+    } else if (c === "#" && !inWord) {
+      break;
+    } else if (c === "'") {
+      const end = line.indexOf("'", i + 1);
+      if (end < 0) throw new SyntaxError("Unclosed single quote");
+      word += line.slice(i + 1, end);
+      inWord = true;
+      i = end + 1;
+    } else if (c === '"') {
+      i++;
+      inWord = true;
+      for (;;) {
+        if (i >= line.length) throw new SyntaxError("Unclosed double quote");
+        const d = line[i];
+        if (d === '"') {
+          i++;
+          break;
+        }
+        if (d === "\\" && i + 1 < line.length && '"\\$`\n'.includes(line[i + 1])) {
+          if (line[i + 1] !== "\n") word += line[i + 1];
+          i += 2;
+        } else {
+          word += d;
+          i++;
+        }
+      }
+    } else if (c === "\\") {
+      if (i + 1 < line.length && line[i + 1] !== "\n") {
+        word += line[i + 1];
+        inWord = true;
+      }
+      i += 2;
+    } else {
+      word += c;
+      inWord = true;
+      i++;
+    }
+  }
+  if (inWord) words.push(word);
+  return words;
+}

@@ -1,0 +1,132 @@
+// The bash wrapper every job runs in: one template, rendered by a pure function.
+
+import { shellJoin, shellQuote } from "./shell.ts";
+import type { JobCommand } from "./job.ts";
+
+/** The line the wrapper prints on its own stdout once the job runs. */
+export const RUNNING_MARKER = "XQC-JOB-RUNNING";
+
+/** What a wrapper is made of. */
+export interface WrapperParts {
+  /** The interpreter line, without `#!`. */
+  shebang: string;
+  /** The job's index. */
+  index: number;
+  /** The trial, from 1. */
+  trial: number;
+  /** The workdir as the job sees it. */
+  mountedWorkdir: string;
+  /** The job's metadir as the job sees it. */
+  mountedMetadir: string;
+  /** The command. */
+  cmd: JobCommand;
+  /** Bash run first: the scheduler's set-up (such as `cd` to the cwd). */
+  wrapperInit?: string;
+  /** Bash run before the command is prepared (plugins' onJobcmdInit). */
+  init?: string;
+  /** The scheduler's prescript. */
+  prescript?: string;
+  /** Bash run right before the command (plugins' onJobcmdPrep). */
+  prep?: string;
+  /** The scheduler's postscript, run after the rc is written. */
+  postscript?: string;
+  /** Bash run last (plugins' onJobcmdEnd). */
+  end?: string;
+  /** Seconds after which the command is stopped with rc 124; 0 for none. */
+  timeout?: number;
+}
+
+/**
+ * Render a job's bash wrapper. It writes RUNNING (4) to `job.status`, runs the command
+ * with its stdout and stderr in `job.stdout` and `job.stderr`, and from an EXIT trap
+ * writes `job.rc` and FINISHED (6) or FAILED (7), explaining rc 124, 126, 127 and 137 in
+ * `job.stderr`. It needs only bash (and `sleep` and `kill` when a timeout is set).
+ *
+ * @param parts The pieces of the wrapper.
+ * @returns The wrapper's text.
+ * @example
+ * ```ts
+ * import { renderWrapper } from "./wrapper.ts";
+ * import { assertStringIncludes } from "@std/assert";
+ * const text = renderWrapper({
+ *   shebang: "/usr/bin/env bash", index: 0, trial: 1,
+ *   mountedWorkdir: "/w", mountedMetadir: "/w/0", cmd: ["echo", "hi"],
+ * });
+ * assertStringIncludes(text, "echo hi");
+ * ```
+ */
+export function renderWrapper(parts: WrapperParts): string {
+  const cmd = typeof parts.cmd === "string"
+    ? `"$BASH" -c ${shellQuote(parts.cmd)}`
+    : shellJoin(parts.cmd);
+  const program = typeof parts.cmd === "string" ? "bash -c" : parts.cmd[0];
+  const say = (message: string) => `echo ${shellQuote(`xqc: ${message}`)}`;
+  const timeout = parts.timeout && parts.timeout > 0 ? parts.timeout : 0;
+  const run = timeout ? timedRun(timeout) : `"\${xqc_cmd[@]}" >"$xqc_meta/job.stdout" \
+2>"$xqc_meta/job.stderr" </dev/null
+exit $?`;
+  return `#!${parts.shebang}
+# Job ${parts.index}, trial ${parts.trial}: written by @xq/container.
+export XQUTE_JOB_INDEX=${parts.index}
+export XQUTE_METADIR=${shellQuote(parts.mountedWorkdir)}
+export XQUTE_JOB_METADIR=${shellQuote(parts.mountedMetadir)}
+xqc_meta=$XQUTE_JOB_METADIR
+${section("scheduler set-up", parts.wrapperInit)}
+echo 4 >"$xqc_meta/job.status"
+echo ${RUNNING_MARKER}
+${section("plugins: onJobcmdInit", parts.init)}
+xqc_end() {
+  xqc_rc=$?
+  case $xqc_rc in
+    124) [ "$xqc_timed_out" = 1 ] && ${say(`the job timed out after ${timeout} s (rc 124)`)} ;;
+    126) ${say(`rc 126: a command was found but could not be run (job command: ${program})`)} ;;
+    127) ${say(`rc 127: a command was not found (job command: ${program})`)} ;;
+    137) ${say("rc 137: the job was killed by SIGKILL (out of memory, or killed from outside)")} ;;
+  esac >>"$xqc_meta/job.stderr" 2>/dev/null
+  echo "$xqc_rc" >"$xqc_meta/job.rc"
+  if [ "$xqc_rc" -eq 0 ]; then echo 6 >"$xqc_meta/job.status"; else echo 7 >"$xqc_meta/job.status"; fi
+${indent(section("postscript", parts.postscript))}
+${indent(section("plugins: onJobcmdEnd", parts.end))}
+  exit "$xqc_rc"
+}
+xqc_timed_out=0
+trap xqc_end EXIT
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
+${section("prescript", parts.prescript)}
+xqc_cmd=(${cmd})
+${section("plugins: onJobcmdPrep", parts.prep)}
+${run}
+`;
+}
+
+function timedRun(seconds: number): string {
+  // The command runs in the background so that the watchdog's USR1 can interrupt `wait`;
+  // TERM first, KILL 5 s later, as GNU timeout -k 5 does.
+  return `trap 'xqc_timed_out=1; kill -TERM "$xqc_child" 2>/dev/null' USR1
+"\${xqc_cmd[@]}" >"$xqc_meta/job.stdout" 2>"$xqc_meta/job.stderr" </dev/null &
+xqc_child=$!
+(
+  trap 'kill "$xqc_sleep" 2>/dev/null; exit 0' TERM
+  sleep ${seconds} & xqc_sleep=$!; wait "$xqc_sleep"
+  kill -USR1 $$ 2>/dev/null
+  sleep 5 & xqc_sleep=$!; wait "$xqc_sleep"
+  kill -KILL "$xqc_child" 2>/dev/null
+) </dev/null >/dev/null 2>&1 &
+xqc_watch=$!
+wait "$xqc_child"; xqc_rc=$?
+while kill -0 "$xqc_child" 2>/dev/null; do wait "$xqc_child"; xqc_rc=$?; done
+kill -TERM "$xqc_watch" 2>/dev/null
+[ "$xqc_timed_out" = 1 ] && xqc_rc=124
+exit "$xqc_rc"`;
+}
+
+function section(title: string, code: string | undefined): string {
+  const body = code?.trim();
+  return body ? `# ${title}\n${body}` : `# ${title}: none`;
+}
+
+function indent(text: string): string {
+  return text.split("\n").map((line) => line ? `  ${line}` : line).join("\n");
+}

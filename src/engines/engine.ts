@@ -1,0 +1,115 @@
+// The contract every container engine meets: how a job is started, killed, found and checked.
+
+import type { Mount } from "./mounts.ts";
+
+/** The engines, by the name their binary's basename gives. */
+export type EngineName = "docker" | "podman" | "apptainer";
+
+/** Everything an engine needs to start one job. */
+export interface RunSpec {
+  /** The image (a name, a `.sif` file, a sandbox folder or a URI). */
+  image: string;
+  /** The program that runs the wrapper in the container. */
+  entrypoint: readonly string[];
+  /** The bind mounts. */
+  mounts: readonly Mount[];
+  /** Names of the variables passed from the client's environment. */
+  envNames: readonly string[];
+  /** The container's working directory. */
+  cwd: string;
+  /** Extra engine arguments, put before the image. */
+  binArgs: readonly string[];
+  /** Remove the container when it ends (docker/podman `--rm`). */
+  remove: boolean;
+  /** The user the job runs as (docker/podman `--user`). */
+  user: string;
+  /** The container's name. */
+  name: string;
+  /** Labels that find the container again (docker/podman). */
+  labels: Readonly<Record<string, string>>;
+}
+
+/** One engine's behaviour; each engine's file holds all that differs for it. */
+export interface Engine {
+  /** Its name. */
+  readonly name: EngineName;
+  /** The engine binary's path. */
+  readonly bin: string;
+  /** How long to wait for a killed job's client to end before SIGKILL, in ms. */
+  readonly killGraceMs: number;
+  /**
+   * The image as this engine wants it.
+   *
+   * @param image The image as given.
+   */
+  imageRef(image: string): string;
+  /**
+   * The argv that runs a job, up to the entrypoint (the wrapper's path follows).
+   *
+   * @param spec What to run.
+   */
+  runArgv(spec: RunSpec): string[];
+  /**
+   * The client's environment for a job's variables.
+   *
+   * @param envs The job's variables.
+   */
+  clientEnv(envs: Readonly<Record<string, string>>): Record<string, string>;
+  /**
+   * Check that the engine answers and has the image.
+   *
+   * @param image The image.
+   * @returns What identifies the image's content (an image id or a digest).
+   * @throws {EngineUnavailableError} When the engine or the image is missing.
+   */
+  checkImage(image: string): Promise<string>;
+  /**
+   * What `job.jid` holds for a job: its container name, or its client's pid.
+   *
+   * @param name The container's name.
+   * @param pid The client's pid.
+   */
+  jobId(name: string, pid: number): string;
+  /**
+   * The user a job runs as when it is not the client's own, so that it can be given its
+   * metadir; `null` when jobs run as the user who starts them.
+   *
+   * @param user The `user` option.
+   */
+  containerUser(user: string): string | null;
+  /**
+   * Kill a job where it runs. Called again while its client lives (the container may not
+   * exist yet when the first call comes).
+   *
+   * @param jid The job's id.
+   * @param remove Whether its container is removed too.
+   */
+  kill(jid: string, remove: boolean): Promise<void>;
+  /**
+   * Whether a job runs, asked of the engine (not of this process's memory).
+   *
+   * @param jid The job's id.
+   * @param workdir The run's workdir.
+   */
+  isRunning(jid: string, workdir: string): Promise<boolean>;
+  /**
+   * The ids of a run's jobs that the engine runs, in one call; `null` when the engine
+   * cannot list them (its jobs are processes of this host, watched directly).
+   *
+   * @param runId The run's id.
+   */
+  liveJobs(runId: string): Promise<Set<string> | null>;
+  /**
+   * The containers of a workdir that still run (a crashed run's leftovers); containers
+   * that ended and were kept (`remove: false`) are not leftovers.
+   *
+   * @param workdir The workdir.
+   */
+  leftovers(workdir: string): Promise<string[]>;
+  /**
+   * Remove leftover containers by name.
+   *
+   * @param names Their names.
+   */
+  removeContainers(names: readonly string[]): Promise<void>;
+}

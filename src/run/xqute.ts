@@ -1,0 +1,411 @@
+// The orchestrator: feeds jobs to a scheduler with at most `forks` at once, applies the
+// error strategy, records every change in Deno.Kv, and stops cleanly on signals.
+
+import type { Job, JobCommand, JobOptions } from "../core/job.ts";
+import { validateJobInput } from "../core/job.ts";
+import { type Logger, stderrLogger } from "../core/logger.ts";
+import { checkKnownKeys } from "../core/options.ts";
+import { type JobRecord, jobRecordOf, type RunRecord, StateStore } from "../core/state.ts";
+import { JobErrorStrategy, type JobErrorStrategyName, JobStatus } from "../core/status.ts";
+import { type RunSummary, summarize } from "../core/summary.ts";
+import { checkWorkdir, claimWorkdir, type WorkdirClaim } from "../core/workdir.ts";
+import type { Scheduler } from "../schedulers/scheduler.ts";
+import { type Plugin, PluginManager, type PluginRun } from "./plugin.ts";
+import { createScheduler, type SchedulerClass } from "./registry.ts";
+import { jobHash } from "./resume.ts";
+import { listenForStopSignals, SIGNAL_EXIT_CODES } from "./signals.ts";
+
+/** Options of {@linkcode Xqute}, as xqute's, in camelCase. */
+export interface XquteOptions {
+  /** `"local"`, `"container"`, a scheduler, or a scheduler class (default `"local"`). */
+  scheduler?: string | Scheduler | SchedulerClass;
+  /** How many jobs run at once (default 1). */
+  forks?: number;
+  /** Where metadirs and state go (default `./.xqute`). */
+  workdir?: string;
+  /** `"ignore"`, `"retry"` or `"halt"` (default `"ignore"`). */
+  errorStrategy?: JobErrorStrategyName;
+  /** Retries per job with `"retry"` (default 3). */
+  numRetries?: number;
+  /** How many jobs may be starting at once (default 8). */
+  submissionBatch?: number;
+  /** The first part of container names (default `"xqc"`). */
+  jobnamePrefix?: string;
+  /** Seconds between checks that running jobs still exist where they run (default 60). */
+  recheckInterval?: number;
+  /** Options for the scheduler (`image`, `bin`, `volumes`, … for containers). */
+  schedulerOpts?: Record<string, unknown>;
+  /** Plugins whose hooks run. */
+  plugins?: Plugin[];
+  /** Skip jobs that finished in an earlier run of this workdir with the same command. */
+  resume?: boolean;
+  /** Stop on SIGINT, SIGTERM and SIGHUP, killing running jobs (default true). */
+  handleSignals?: boolean;
+  /** Where messages go (default: stderr). */
+  logger?: Logger;
+}
+
+const XQUTE_OPTION_KEYS = new Set([
+  "scheduler",
+  "forks",
+  "workdir",
+  "errorStrategy",
+  "numRetries",
+  "submissionBatch",
+  "jobnamePrefix",
+  "recheckInterval",
+  "schedulerOpts",
+  "plugins",
+  "resume",
+  "handleSignals",
+  "logger",
+]);
+
+/** Options of {@linkcode Xqute.runUntilComplete}. */
+export interface RunOptions {
+  /** Return at once and keep taking `feed` calls until `stopFeeding()`. */
+  keepFeeding?: boolean;
+}
+
+/**
+ * Runs a batch of jobs: `feed` them, then `runUntilComplete()`.
+ *
+ * @example
+ * ```ts
+ * import { Xqute } from "@xq/container";
+ * import { assertEquals } from "@std/assert";
+ * const xq = new Xqute({ forks: 2, workdir: await Deno.makeTempDir() });
+ * await xq.feed(["echo", "hello"]);
+ * await xq.feed("echo world | tr a-z A-Z");
+ * const summary = await xq.runUntilComplete();
+ * assertEquals(summary.succeeded, 2);
+ * ```
+ */
+export class Xqute implements PluginRun {
+  /** The jobs fed so far, by index. */
+  readonly jobs: Job[] = [];
+  /** The scheduler that runs them. */
+  readonly scheduler: Scheduler;
+  /** The plugins. */
+  readonly plugins: PluginManager;
+  /** Whether jobs finished earlier in this workdir are skipped. */
+  readonly resume: boolean;
+  /** Where messages go. */
+  readonly logger: Logger;
+
+  #handleSignals: boolean;
+  #queue: Job[] = [];
+  #waiters: (() => void)[] = [];
+  #closed = false;
+  #setup: Promise<void> | null = null;
+  #run: Promise<RunSummary> | null = null;
+  #store: StateStore | null = null;
+  #claim: WorkdirClaim | null = null;
+  #previous = new Map<number, JobRecord>();
+  #hashes = new WeakMap<Job, string>();
+  #runRecord: RunRecord | null = null;
+  #stopping = false;
+  #killReason: string | null = null;
+  #signal: Deno.Signal | null = null;
+  #halted = false;
+  #startedAt = 0;
+
+  /**
+   * Make a run; nothing is checked on disk or written until the first `feed`.
+   *
+   * @param options The run's options.
+   */
+  constructor(options: XquteOptions = {}) {
+    if (typeof options !== "object" || options === null) {
+      throw new TypeError("Options must be an object");
+    }
+    checkKnownKeys(options, XQUTE_OPTION_KEYS, "Xqute");
+    this.plugins = new PluginManager(options.plugins ?? []);
+    this.resume = options.resume ?? false;
+    this.logger = options.logger ?? stderrLogger;
+    this.#handleSignals = options.handleSignals ?? true;
+    this.scheduler = createScheduler(options.scheduler ?? "local", {
+      forks: options.forks,
+      workdir: options.workdir,
+      errorStrategy: options.errorStrategy,
+      numRetries: options.numRetries,
+      submissionBatch: options.submissionBatch,
+      jobnamePrefix: options.jobnamePrefix,
+      recheckInterval: options.recheckInterval,
+    }, options.schedulerOpts);
+    this.scheduler.hooks = this.plugins;
+    this.scheduler.logger = this.logger;
+    this.scheduler.onJobChange = (job) => this.#record(job);
+  }
+
+  /** Whether the run still takes jobs: until `stopFeeding()`, `cancel()` or a signal. */
+  get feeding(): boolean {
+    return !this.#closed;
+  }
+
+  /** The run's id (part of container names and labels). */
+  get runId(): string {
+    return this.scheduler.runId;
+  }
+
+  /**
+   * Add a job. The first call checks the engine and image and claims the workdir.
+   *
+   * @param cmd A shell command line (run by bash) or an argv (passed literally).
+   * @param options The job's envs.
+   * @returns The job.
+   * @throws {TypeError} For an empty command or bad envs.
+   */
+  async feed(cmd: JobCommand, options: JobOptions = {}): Promise<Job> {
+    validateJobInput(cmd, options.envs ?? {});
+    if (this.#closed) throw new Error("The run no longer takes jobs (stopFeeding was called)");
+    await this.#ensureSetup();
+    const job = this.scheduler.createJob(this.jobs.length, cmd, options.envs ?? {});
+    this.jobs.push(job);
+    const hash = await jobHash(job, this.scheduler);
+    this.#hashes.set(job, hash);
+    const before = this.#previous.get(job.index);
+    await this.plugins.event("onJobInit", this.scheduler, job);
+    if (this.resume && before?.status === JobStatus.FINISHED && before.hash === hash) {
+      job.skipped = true;
+      job.rc = before.rc;
+      job.trial = before.trial;
+      this.scheduler.setStatus(job, JobStatus.FINISHED);
+    } else {
+      this.scheduler.setStatus(job, JobStatus.QUEUED);
+      await this.plugins.event("onJobQueued", this.scheduler, job);
+      this.#queue.push(job);
+      this.#waiters.shift()?.();
+    }
+    if (this.#runRecord) {
+      this.#runRecord.total = this.jobs.length;
+      this.#store?.putRun(this.#runRecord);
+    }
+    return job;
+  }
+
+  /**
+   * Start the run and return at once (once the engine is checked): the run goes on in the
+   * background, taking `feed` calls, and `stopFeeding()` resolves to the summary.
+   *
+   * @param options `{ keepFeeding: true }`.
+   * @returns Nothing, at once.
+   */
+  runUntilComplete(options: { keepFeeding: true }): Promise<void>;
+  /**
+   * Run the fed jobs until all have ended.
+   *
+   * @param options Without `keepFeeding`.
+   * @returns The run summary.
+   */
+  runUntilComplete(options?: { keepFeeding?: false }): Promise<RunSummary>;
+  /**
+   * Run the fed jobs: to their end, or with `keepFeeding` returning at once.
+   *
+   * @param options `keepFeeding`.
+   * @returns The run summary; nothing with `keepFeeding`.
+   */
+  runUntilComplete(options?: RunOptions): Promise<RunSummary | void>;
+  async runUntilComplete(options: RunOptions = {}): Promise<RunSummary | void> {
+    await this.#ensureSetup();
+    this.#run ??= this.#loop();
+    if (options.keepFeeding) return;
+    this.#close();
+    return await this.#run;
+  }
+
+  /**
+   * End a `keepFeeding` run: no more jobs are taken; the ones fed run to their end.
+   *
+   * @returns The run summary.
+   */
+  async stopFeeding(): Promise<RunSummary> {
+    this.#close();
+    await this.#ensureSetup();
+    this.#run ??= this.#loop();
+    return await this.#run;
+  }
+
+  /**
+   * Stop the run: jobs not started yet will not start (retries included). With a signal
+   * (`"SIGINT"`, `"SIGTERM"`, `"SIGHUP"`), the running jobs are killed too, as those
+   * signals do to a run.
+   *
+   * @param signal The signal to act on.
+   */
+  async cancel(signal?: Deno.Signal): Promise<void> {
+    this.#stop();
+    if (signal) {
+      this.#signal ??= signal;
+      await this.#killAll(`the job was killed: the run received ${signal}`);
+    }
+  }
+
+  #stop(): void {
+    this.#stopping = true;
+    this.scheduler.cancelled = true;
+    this.#close();
+  }
+
+  async #killAll(reason: string): Promise<void> {
+    this.#killReason ??= reason;
+    await this.scheduler.killRunningJobs(this.jobs, reason);
+  }
+
+  #close(): void {
+    this.#closed = true;
+    for (const wake of this.#waiters.splice(0)) wake();
+  }
+
+  async #ensureSetup(): Promise<void> {
+    this.#setup ??= this.#prepare();
+    await this.#setup;
+  }
+
+  async #prepare(): Promise<void> {
+    const scheduler = this.scheduler;
+    await checkWorkdir(scheduler.workdir);
+    await scheduler.prepare();
+    this.#claim = await claimWorkdir(scheduler.workdir);
+    try {
+      this.#store = await StateStore.open(scheduler.workdir, this.logger);
+      if (this.resume) {
+        for (const record of await this.#store.readJobs()) this.#previous.set(record.index, record);
+      }
+      await this.#store.clearJobs();
+      const reaped = await scheduler.reapOrphans();
+      if (reaped.length) {
+        this.logger.info(
+          `an earlier run of this workdir left these running; stopped: ${reaped.join(", ")}`,
+        );
+      }
+    } catch (e) {
+      this.#claim.release();
+      throw e;
+    }
+    this.#runRecord = {
+      runId: scheduler.runId,
+      pid: Deno.pid,
+      hostname: Deno.hostname(),
+      scheduler: scheduler.wrapperSuffix,
+      image: scheduler.image,
+      bin: scheduler.bin,
+      forks: scheduler.forks,
+      total: this.jobs.length,
+      state: "running",
+      signal: null,
+      startedAt: Date.now(),
+      endedAt: null,
+    };
+    this.#store.putRun(this.#runRecord);
+    await this.plugins.init(this);
+  }
+
+  async #loop(): Promise<RunSummary> {
+    this.#startedAt = performance.now();
+    const unlisten = this.#handleSignals ? this.#listen() : () => {};
+    const stopRechecks = this.#startRechecks();
+    try {
+      const workers = Array.from({ length: this.scheduler.forks }, () => this.#worker());
+      await Promise.all(workers);
+    } finally {
+      stopRechecks();
+      unlisten();
+    }
+    const summary = summarize(
+      this.scheduler.workdir,
+      this.jobs,
+      Math.round(performance.now() - this.#startedAt),
+      this.#signal,
+      this.#halted,
+    );
+    if (this.#runRecord) {
+      this.#runRecord.state = this.#signal ? "interrupted" : this.#halted ? "halted" : "done";
+      this.#runRecord.signal = this.#signal;
+      this.#runRecord.endedAt = Date.now();
+      this.#store?.putRun(this.#runRecord);
+    }
+    await this.plugins.shutdown(this, this.#signal ?? undefined);
+    await this.#store?.close();
+    this.#claim?.release();
+    return summary;
+  }
+
+  async #take(): Promise<Job | undefined> {
+    for (;;) {
+      if (this.#stopping) return undefined;
+      const job = this.#queue.shift();
+      if (job) return job;
+      if (this.#closed) return undefined;
+      await new Promise<void>((resolve) => this.#waiters.push(resolve));
+    }
+  }
+
+  async #worker(): Promise<void> {
+    for (let job = await this.#take(); job; job = await this.#take()) {
+      await this.#runJob(job);
+    }
+  }
+
+  async #runJob(job: Job): Promise<void> {
+    const scheduler = this.scheduler;
+    await scheduler.submitJobAndUpdateStatus(job);
+    // A kill that came while this job was being submitted did not see it: kill it now.
+    if (this.#killReason) await scheduler.killJobAndUpdateStatus(job, this.#killReason);
+    for (;;) {
+      await scheduler.waitJob(job);
+      if (job.status !== JobStatus.FAILED || job.killed || this.#stopping) return;
+      if (scheduler.shouldRetry(job)) {
+        await scheduler.retryJob(job);
+        continue;
+      }
+      if (scheduler.errorStrategy === JobErrorStrategy.HALT) {
+        this.#halted = true;
+        this.#stop();
+        await this.#killAll(`the job was killed: the run halted because job ${job.index} failed`);
+      }
+      return;
+    }
+  }
+
+  #startRechecks(): () => void {
+    const seconds = this.scheduler.recheckInterval;
+    if (!seconds) return () => {};
+    let busy = false;
+    const id = setInterval(() => {
+      if (busy) return;
+      busy = true;
+      this.scheduler.pollingJobs(this.jobs, "allDone")
+        .catch((e) => this.logger.warn(`the recheck of running jobs failed: ${e}`))
+        .finally(() => busy = false);
+    }, seconds * 1000);
+    Deno.unrefTimer(id);
+    return () => clearInterval(id);
+  }
+
+  #listen(): () => void {
+    return listenForStopSignals({
+      stop: (signal) => {
+        this.cancel(signal).catch((e) => this.logger.warn(`stopping failed: ${e}`));
+      },
+      again: (signal) => this.logger.warn(`${signal} again: still stopping the running jobs`),
+      forceQuit: () => {
+        const left = this.jobs.filter((job) => job.jid && job.endedAt === null && job.trial)
+          .map((job) => `job ${job.index} (${job.jid})`);
+        this.logger.warn(
+          `SIGINT a third time: quitting now` +
+            (left.length
+              ? `; these may still run: ${
+                left.join(", ")
+              } (stop them with: xqc kill -w ${this.scheduler.workdir})`
+              : ""),
+        );
+        Deno.exit(SIGNAL_EXIT_CODES.SIGINT);
+      },
+    });
+  }
+
+  #record(job: Job): void {
+    this.#store?.putJob(jobRecordOf(job, this.#hashes.get(job) ?? ""));
+  }
+}

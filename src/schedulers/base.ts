@@ -1,0 +1,268 @@
+// What every scheduler holds and writes: its options, its jobs, and each job's wrapper.
+
+import { join } from "@std/path";
+import { Job, type JobCommand } from "../core/job.ts";
+import { checkKnownKeys } from "../core/options.ts";
+import { findTaggedGroups, signalGroup } from "../core/process.ts";
+import { shellJoin, shellQuote, shellSplit } from "../core/shell.ts";
+import type { JobErrorStrategyName } from "../core/status.ts";
+import { renderWrapper } from "../core/wrapper.ts";
+import { type JobHooks, NO_HOOKS } from "./hooks.ts";
+import {
+  resolveSchedulerOptions,
+  SCHEDULER_OPTION_KEYS,
+  type SchedulerOptions,
+} from "./options.ts";
+
+/**
+ * What every scheduler holds and writes: its options, its jobs' names and metadirs, and
+ * each job's wrapper (xqute's `jobcmd*` methods, which subclasses override). Extend
+ * {@linkcode Scheduler}, which adds the jobs' life.
+ */
+export abstract class SchedulerBase {
+  /** The scheduler's name (`"local"`, `"container"`, `"slurm"`). */
+  abstract readonly name: string;
+  /** The class of the jobs it creates. */
+  jobClass: typeof Job = Job;
+  /** How many jobs run at once. */
+  readonly forks: number;
+  /** The workdir on the host, absolute. */
+  readonly workdir: string;
+  /** The workdir as jobs see it. */
+  readonly mountedWorkdir: string;
+  /** The directory jobs start in, as jobs see it (empty: where they run by default). */
+  readonly cwd: string;
+  /** What to do when a job fails. */
+  readonly errorStrategy: JobErrorStrategyName;
+  /** How many times a failed job is run again with `"retry"`. */
+  readonly numRetries: number;
+  /** Bash run before every job's command. */
+  readonly prescript: string;
+  /** Bash run after every job's command. */
+  readonly postscript: string;
+  /** The first part of container and job names. */
+  readonly jobnamePrefix: string;
+  /** How many jobs may be starting at once. */
+  readonly submissionBatch: number;
+  /** Seconds between checks that running jobs still exist (0: none). */
+  readonly recheckInterval: number;
+  /** Seconds a job's command may run; 0 for no limit. */
+  readonly timeout: number;
+  /** Environment variables set in every job. */
+  readonly envs: Readonly<Record<string, string>>;
+  /** The image jobs run in; `null` when they run on the host. */
+  readonly image: string | null = null;
+  /** The engine binary; `null` when jobs run on the host. */
+  readonly bin: string | null = null;
+  /** This run's id: part of container names and labels. */
+  runId: string = crypto.randomUUID().slice(0, 8);
+  /** Who hears of job events; the wrapper takes the plugins' code from it. */
+  hooks: JobHooks<SchedulerBase> = NO_HOOKS;
+
+  /**
+   * Check the base options, and that no option is unknown.
+   *
+   * @param options The options.
+   * @param ownKeys The options a subclass takes besides the base ones.
+   */
+  constructor(options: SchedulerOptions = {}, ownKeys: readonly string[] = []) {
+    if (typeof options !== "object" || options === null) {
+      throw new TypeError("Options must be an object");
+    }
+    checkKnownKeys(options, new Set([...SCHEDULER_OPTION_KEYS, ...ownKeys]), new.target.name);
+    const resolved = resolveSchedulerOptions(options);
+    this.forks = resolved.forks;
+    this.workdir = resolved.workdir;
+    this.mountedWorkdir = resolved.mountedWorkdir;
+    this.cwd = resolved.cwd;
+    this.errorStrategy = resolved.errorStrategy;
+    this.numRetries = resolved.numRetries;
+    this.prescript = resolved.prescript;
+    this.postscript = resolved.postscript;
+    this.jobnamePrefix = resolved.jobnamePrefix;
+    this.submissionBatch = resolved.submissionBatch;
+    this.recheckInterval = resolved.recheckInterval;
+    this.timeout = resolved.timeout;
+    this.envs = resolved.envs;
+  }
+
+  /** The wrapper's file name suffix: `job.wrapped.<suffix>`. */
+  get wrapperSuffix(): string {
+    return this.name;
+  }
+
+  /** The wrapper's interpreter line (without `#!`). */
+  get wrapperShebang(): string {
+    return "/usr/bin/env bash";
+  }
+
+  /** Bash the wrapper runs first: `cd` to the cwd, when there is one. */
+  get jobcmdWrapperInit(): string {
+    return this.cwd ? `cd ${shellQuote(this.cwd)} || exit 1` : "";
+  }
+
+  /** Checks made once before the first job (the engine, the image); throws what stops the run. */
+  async prepare(): Promise<void> {}
+
+  /**
+   * Stop what an earlier run of this workdir left running (it was killed with -9): the
+   * process groups marked with the workdir.
+   *
+   * @returns What was stopped, for a message; empty when nothing was.
+   */
+  async reapOrphans(): Promise<string[]> {
+    const groups = await findTaggedGroups(this.workdir);
+    for (const pid of groups) signalGroup(pid, "SIGKILL");
+    return groups.map((pid) => `process group ${pid}`);
+  }
+
+  /**
+   * What decides a job's result besides its command and envs, for `--resume`.
+   *
+   * @param _job The job.
+   * @returns Values that, when changed, make a finished job run again.
+   */
+  jobIdentity(_job: Job): Record<string, unknown> {
+    return {
+      prescript: this.prescript,
+      postscript: this.postscript,
+      cwd: this.cwd,
+      timeout: this.timeout,
+    };
+  }
+
+  /**
+   * The argv that runs a job's wrapper, without the wrapper's path.
+   *
+   * @param job The job.
+   * @returns The program and its arguments.
+   */
+  abstract engineCommand(job: Job): string[];
+
+  /**
+   * Create a job of this scheduler.
+   *
+   * @param index Its index.
+   * @param cmd Its command.
+   * @param envs Its environment variables.
+   * @returns The job (status INIT).
+   */
+  createJob(index: number, cmd: JobCommand, envs: Record<string, string> = {}): Job {
+    return new this.jobClass(
+      index,
+      cmd,
+      join(this.workdir, String(index)),
+      `${this.mountedWorkdir.replace(/\/+$/, "")}/${index}`,
+      envs,
+    );
+  }
+
+  /**
+   * The command line that runs a job's wrapper (xqute's shebang). Submissions go through
+   * it: a subclass that overrides it changes what runs.
+   *
+   * @param job The job.
+   * @returns One line of shell words.
+   */
+  jobcmdShebang(job: Job): string {
+    return shellJoin(this.engineCommand(job));
+  }
+
+  /**
+   * Bash run by the wrapper before the command is prepared: the plugins' onJobcmdInit.
+   *
+   * @param job The job.
+   * @returns Bash code.
+   */
+  jobcmdInit(job: Job): string {
+    return this.hooks.jobcmd("onJobcmdInit", this, job);
+  }
+
+  /**
+   * Bash run right before the command: the plugins' onJobcmdPrep.
+   *
+   * @param job The job.
+   * @returns Bash code.
+   */
+  jobcmdPrep(job: Job): string {
+    return this.hooks.jobcmd("onJobcmdPrep", this, job);
+  }
+
+  /**
+   * Bash run after the command's rc is written: the plugins' onJobcmdEnd.
+   *
+   * @param job The job.
+   * @returns Bash code.
+   */
+  jobcmdEnd(job: Job): string {
+    return this.hooks.jobcmd("onJobcmdEnd", this, job);
+  }
+
+  /**
+   * The text of a job's wrapper.
+   *
+   * @param job The job.
+   * @returns Bash.
+   */
+  wrapJobScript(job: Job): string {
+    return renderWrapper({
+      shebang: this.wrapperShebang,
+      index: job.index,
+      trial: job.trial,
+      mountedWorkdir: this.mountedWorkdir,
+      mountedMetadir: job.mountedMetadir,
+      cmd: job.cmd,
+      wrapperInit: this.jobcmdWrapperInit,
+      init: this.jobcmdInit(job),
+      prescript: this.prescript,
+      prep: this.jobcmdPrep(job),
+      postscript: this.postscript,
+      end: this.jobcmdEnd(job),
+      timeout: this.timeout,
+    });
+  }
+
+  /**
+   * Write a job's wrapper into its metadir.
+   *
+   * @param job The job.
+   * @returns The wrapper's path as the job sees it.
+   */
+  wrappedJobScript(job: Job): Promise<string> {
+    // Small files on the job path are written synchronously: a thread-pool hop costs more.
+    try {
+      Deno.writeTextFileSync(join(job.metadir, this.wrapperName), this.wrapJobScript(job), {
+        mode: 0o644,
+      });
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return Promise.resolve(this.wrapperPath(job));
+  }
+
+  /** The wrapper's file name: `job.wrapped.<suffix>`. */
+  get wrapperName(): string {
+    return `job.wrapped.${this.wrapperSuffix}`;
+  }
+
+  /**
+   * The wrapper's path as the job sees it.
+   *
+   * @param job The job.
+   * @returns The path.
+   */
+  wrapperPath(job: Job): string {
+    return `${job.mountedMetadir}/${this.wrapperName}`;
+  }
+
+  /**
+   * The exact argv that starts a job (what `job.submission` holds): the words of
+   * {@linkcode jobcmdShebang}, then the wrapper's path as the job sees it.
+   *
+   * @param job The job.
+   * @returns The argv.
+   */
+  submissionArgv(job: Job): string[] {
+    return [...shellSplit(this.jobcmdShebang(job)), this.wrapperPath(job)];
+  }
+}

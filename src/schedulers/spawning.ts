@@ -1,0 +1,132 @@
+// Schedulers whose jobs are processes of this host (bash, or an engine client): a trial is
+// the process, its end is the process's exit, and no status is polled.
+
+import type { Job } from "../core/job.ts";
+import { type JobProcess, signalGroup, spawnJobProcess, WORKDIR_TAG } from "../core/process.ts";
+import { RUNNING_MARKER } from "../core/wrapper.ts";
+import { explainProcessEnd } from "./outcome.ts";
+import { Scheduler, SubmissionCancelled } from "./scheduler.ts";
+import type { Trial, TrialEnd } from "./trial.ts";
+
+/**
+ * A scheduler that runs each job's submission argv as a process of this host, in its own
+ * process group, and knows the job ended when that process exits.
+ */
+export abstract class SpawningScheduler extends Scheduler {
+  /**
+   * Whether the process's stderr is read (`"piped"`), or it sends its stderr to its stdout
+   * itself (`"null"`).
+   */
+  get clientStderr(): "piped" | "null" {
+    return "piped";
+  }
+
+  /** How long a killed job's process has to end before its group gets SIGKILL, in ms. */
+  get killGraceMs(): number {
+    return 3000;
+  }
+
+  /**
+   * Environment variables for the process that starts the job.
+   *
+   * @param job The job.
+   * @returns Names and values.
+   */
+  processEnv(job: Job): Record<string, string> {
+    return { ...this.envs, ...job.envs };
+  }
+
+  /**
+   * The id of a started job: its pid by default.
+   *
+   * @param _job The job.
+   * @param pid The pid of the process that was spawned.
+   * @returns The id.
+   */
+  jobId(_job: Job, pid: number): string {
+    return String(pid);
+  }
+
+  /**
+   * Tell a job to stop where it runs (called again each second until its process ends,
+   * then its group gets SIGKILL).
+   *
+   * @param job The job.
+   */
+  abstract terminate(job: Job): Promise<void>;
+
+  /**
+   * Start a job: write its wrapper and `job.submission`, spawn the process, write
+   * `job.jid`. Its end is watched from then on.
+   *
+   * @param job The job (its metadir must exist).
+   * @returns The job's id (container name or pid).
+   */
+  async submitJob(job: Job): Promise<string> {
+    await this.wrappedJobScript(job);
+    const argv = this.submissionArgv(job);
+    Deno.writeTextFileSync(job.submissionFile, argv.join("\n") + "\n");
+    if (this.cancelled) throw new SubmissionCancelled();
+    let running = () => {};
+    const trialRunning = new Promise<void>((resolve) => running = resolve);
+    const process = spawnJobProcess(argv, {
+      env: { ...this.processEnv(job), [WORKDIR_TAG]: this.workdir },
+      marker: RUNNING_MARKER,
+      onMarker: () => running(),
+      stderr: this.clientStderr,
+    });
+    const jid = this.jobId(job, process.pid);
+    this.track(job, processTrial(process, jid, trialRunning));
+    Deno.writeTextFileSync(job.jidFile, jid + "\n");
+    return jid;
+  }
+
+  /**
+   * Kill a job: {@linkcode terminate} it, again each second until its process has gone,
+   * and SIGKILL its process group once the grace period is over.
+   *
+   * @param job The job.
+   */
+  async killJob(job: Job): Promise<void> {
+    const end = Date.now() + this.killGraceMs;
+    do {
+      await this.terminate(job);
+      if (await this.waitGone(job, Math.min(1000, Math.max(1, end - Date.now())))) return;
+    } while (Date.now() < end);
+    this.trialOf(job)?.abandon("");
+    await this.waitGone(job, 5000);
+  }
+}
+
+/**
+ * A trial that is a process of this host. When the process exits, what it left in its
+ * group (the job's background children) is killed too.
+ *
+ * @param process The process.
+ * @param jid The job's id.
+ * @param running Resolves when the wrapper prints its running marker.
+ * @returns The trial.
+ */
+function processTrial(process: JobProcess, jid: string, running: Promise<void>): Trial {
+  let abandoned: string | null = null;
+  const ended = process.exited.then((status): TrialEnd => {
+    signalGroup(process.pid, "SIGKILL");
+    return {
+      sawRunning: process.sawMarker,
+      signal: status.signal,
+      why: abandoned || explainProcessEnd(status, process.output, process.sawMarker),
+    };
+  });
+  return {
+    jid,
+    running,
+    ended,
+    get hasEnded() {
+      return process.hasExited;
+    },
+    abandon(why: string) {
+      abandoned = why;
+      signalGroup(process.pid, "SIGKILL");
+    },
+  };
+}

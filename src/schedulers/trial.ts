@@ -1,0 +1,30 @@
+// One trial of a job where it runs: its id, when it runs, and how it ended.
+
+/** How a trial ended, as far as the place it ran can tell (the rc is in `job.rc`). */
+export interface TrialEnd {
+  /** Whether the job's wrapper was seen running. */
+  sawRunning: boolean;
+  /** The signal that ended the trial's process, if one did. */
+  signal: string | null;
+  /** A sentence for `job.stderr` in case the job wrote no rc. */
+  why: string;
+}
+
+/** A submitted trial of a job. */
+export interface Trial {
+  /** Its id where it runs: a container name, a pid or a Slurm job id. */
+  readonly jid: string;
+  /** Resolves when the job's wrapper runs; never, if it does not. */
+  readonly running: Promise<void>;
+  /** Resolves when the trial is over. */
+  readonly ended: Promise<TrialEnd>;
+  /** Whether it is over. */
+  readonly hasEnded: boolean;
+  /**
+   * Give the trial up: what runs it is gone (a vanished container), so end it now with
+   * this reason instead of waiting.
+   *
+   * @param why A sentence for `job.stderr`.
+   */
+  abandon(why: string): void;
+}
