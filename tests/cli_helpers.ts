@@ -3,9 +3,13 @@
 import { fromFileUrl } from "@std/path";
 import { runningJobs, waitFor } from "./helpers.ts";
 
-/** The cli.ts of this checkout. */
-export const CLI = fromFileUrl(new URL("../cli.ts", import.meta.url));
-const CONFIG = fromFileUrl(new URL("../deno.json", import.meta.url));
+/**
+ * The cli.ts these tests run: this checkout's, or another's named by XQC_TEST_CLI (to see
+ * a test fail on an older main, with that checkout's deno.json beside its cli.ts).
+ */
+export const CLI = Deno.env.get("XQC_TEST_CLI") ??
+  fromFileUrl(new URL("../cli.ts", import.meta.url));
+const CONFIG = CLI.replace(/cli\.ts$/, "deno.json");
 
 /** What a finished `xqc` printed and returned. */
 export interface XqcResult {

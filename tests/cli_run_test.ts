@@ -10,71 +10,76 @@ import {
 import { join } from "@std/path";
 import { finish, startRunning, xqc, xqcArgv } from "./cli_helpers.ts";
 import {
+  checkEngines,
   containersOf,
   ENGINE_NAMES,
-  engineReady,
   imageFor,
   readJobFile,
   tempDir,
   TEST_IMAGE,
+  testOn,
 } from "./helpers.ts";
 import { readState } from "../mod.ts";
 
-for (const engine of ENGINE_NAMES) {
-  Deno.test(`xqc run on ${engine}: a jobs file, --json on stdout, a line per job on stderr`, async () => {
-    if (await engineReady(engine)) return;
-    const dir = await tempDir();
-    await Deno.writeTextFile(
-      join(dir, "jobs.txt"),
-      `echo "one two"\n# a comment\n\nbash -c 'echo $((6*7)); exit 3'\nprintf %s '$(not run)'\n`,
-    );
-    const result = await xqc(
-      ["run", "-i", imageFor(engine), "-b", engine, "-n", "2", "-j", "jobs.txt", "--json"],
-      { cwd: dir },
-    );
-    assertEquals(result.code, 1, result.stderr);
-    const summary = JSON.parse(result.stdout);
-    assertEquals(result.stdout.trim().split("\n").length, 1);
-    assertEquals(Object.keys(summary).sort(), [
-      "durationMs",
-      "failed",
-      "halted",
-      "jobs",
-      "killed",
-      "signal",
-      "skipped",
-      "succeeded",
-      "total",
-      "workdir",
-    ]);
-    assertEquals([summary.total, summary.succeeded, summary.failed], [3, 2, 1]);
-    assertEquals(summary.workdir, join(dir, ".xqute"));
-    assertEquals(
-      summary.jobs.map((
-        j: { status: string; rc: number; trials: number },
-      ) => [j.status, j.rc, j.trials]),
-      [["FINISHED", 0, 1], ["FAILED", 3, 1], ["FINISHED", 0, 1]],
-    );
-    assertEquals(Object.keys(summary.jobs[0]).sort(), [
-      "cmd",
-      "durationMs",
-      "index",
-      "rc",
-      "status",
-      "stderr",
-      "stdout",
-      "trials",
-    ]);
-    assertEquals(await Deno.readTextFile(summary.jobs[1].stdout), "42\n");
-    assertEquals(await readJobFile(summary.workdir, 2, "job.stdout"), "$(not run)");
-    const lines = result.stderr.trim().split("\n");
-    assertEquals(lines.length, 4);
-    assertMatch(lines[0], /^xqc: job \d (FINISHED|FAILED) rc \d/);
-    assertStringIncludes(lines[3], "3 job(s): 2 succeeded, 1 failed");
-  });
+await checkEngines("docker", "podman", "apptainer");
 
-  Deno.test(`xqc run on ${engine}: SIGINT kills every container and exits 130`, async () => {
-    if (await engineReady(engine)) return;
+for (const engine of ENGINE_NAMES) {
+  testOn(
+    engine,
+    `xqc run on ${engine}: a jobs file, --json on stdout, a line per job on stderr`,
+    async () => {
+      const dir = await tempDir();
+      await Deno.writeTextFile(
+        join(dir, "jobs.txt"),
+        `echo "one two"\n# a comment\n\nbash -c 'echo $((6*7)); exit 3'\nprintf %s '$(not run)'\n`,
+      );
+      const result = await xqc(
+        ["run", "-i", imageFor(engine), "-b", engine, "-n", "2", "-j", "jobs.txt", "--json"],
+        { cwd: dir },
+      );
+      assertEquals(result.code, 1, result.stderr);
+      const summary = JSON.parse(result.stdout);
+      assertEquals(result.stdout.trim().split("\n").length, 1);
+      assertEquals(Object.keys(summary).sort(), [
+        "durationMs",
+        "failed",
+        "halted",
+        "jobs",
+        "killed",
+        "signal",
+        "skipped",
+        "succeeded",
+        "total",
+        "workdir",
+      ]);
+      assertEquals([summary.total, summary.succeeded, summary.failed], [3, 2, 1]);
+      assertEquals(summary.workdir, join(dir, ".xqute"));
+      assertEquals(
+        summary.jobs.map((
+          j: { status: string; rc: number; trials: number },
+        ) => [j.status, j.rc, j.trials]),
+        [["FINISHED", 0, 1], ["FAILED", 3, 1], ["FINISHED", 0, 1]],
+      );
+      assertEquals(Object.keys(summary.jobs[0]).sort(), [
+        "cmd",
+        "durationMs",
+        "index",
+        "rc",
+        "status",
+        "stderr",
+        "stdout",
+        "trials",
+      ]);
+      assertEquals(await Deno.readTextFile(summary.jobs[1].stdout), "42\n");
+      assertEquals(await readJobFile(summary.workdir, 2, "job.stdout"), "$(not run)");
+      const lines = result.stderr.trim().split("\n");
+      assertEquals(lines.length, 4);
+      assertMatch(lines[0], /^xqc: job \d (FINISHED|FAILED) rc \d/);
+      assertStringIncludes(lines[3], "3 job(s): 2 succeeded, 1 failed");
+    },
+  );
+
+  testOn(engine, `xqc run on ${engine}: SIGINT kills every container and exits 130`, async () => {
     const dir = await tempDir();
     const workdir = join(dir, "wd");
     await Deno.writeTextFile(join(dir, "jobs"), "sleep 60\n".repeat(5));
@@ -110,12 +115,14 @@ for (const engine of ENGINE_NAMES) {
   });
 }
 
-Deno.test("xqc run: a YAML spec with string, argv and {cmd, envs} jobs; flags override it", async () => {
-  if (await engineReady("docker")) return;
-  const dir = await tempDir();
-  await Deno.writeTextFile(
-    join(dir, "spec.yaml"),
-    `image: ${TEST_IMAGE}
+testOn(
+  "docker",
+  "xqc run: a YAML spec with string, argv and {cmd, envs} jobs; flags override it",
+  async () => {
+    const dir = await tempDir();
+    await Deno.writeTextFile(
+      join(dir, "spec.yaml"),
+      `image: ${TEST_IMAGE}
 forks: 1
 envs: {GREETING: hello, KEEP: kept}
 errorStrategy: retry
@@ -127,35 +134,38 @@ jobs:
     envs: {WHO: world}
   - exit 4
 `,
-  );
-  const result = await xqc(["run", "-f", "spec.yaml", "-n", "3", "-e", "GREETING=hi", "--json"], {
-    cwd: dir,
-  });
-  assertEquals(result.code, 1, result.stderr);
-  const summary = JSON.parse(result.stdout);
-  const workdir = summary.workdir;
-  assertEquals(await readJobFile(workdir, 0, "job.stdout"), "hi from a string\n");
-  assertEquals(await readJobFile(workdir, 1, "job.stdout"), "a b|$(x)|");
-  assertEquals(await readJobFile(workdir, 2, "job.stdout"), "hi world kept\n");
-  assertEquals(summary.jobs[3].trials, 2);
-  assertEquals((await readState(workdir))?.run?.forks, 3);
-});
+    );
+    const result = await xqc(["run", "-f", "spec.yaml", "-n", "3", "-e", "GREETING=hi", "--json"], {
+      cwd: dir,
+    });
+    assertEquals(result.code, 1, result.stderr);
+    const summary = JSON.parse(result.stdout);
+    const workdir = summary.workdir;
+    assertEquals(await readJobFile(workdir, 0, "job.stdout"), "hi from a string\n");
+    assertEquals(await readJobFile(workdir, 1, "job.stdout"), "a b|$(x)|");
+    assertEquals(await readJobFile(workdir, 2, "job.stdout"), "hi world kept\n");
+    assertEquals(summary.jobs[3].trials, 2);
+    assertEquals((await readState(workdir))?.run?.forks, 3);
+  },
+);
 
-Deno.test("xqc run: -j - reads jobs from stdin; --quiet prints nothing; exit 0", async () => {
-  if (await engineReady("docker")) return;
-  const dir = await tempDir();
-  const result = await xqc(["run", "-i", TEST_IMAGE, "-n", "2", "-j", "-", "--quiet"], {
-    cwd: dir,
-    stdin: "echo a\necho b\n",
-  });
-  assertEquals(result.code, 0);
-  assertEquals(result.stderr, "");
-  assertEquals(result.stdout, "");
-  assertEquals(await readJobFile(join(dir, ".xqute"), 1, "job.stdout"), "b\n");
-});
+testOn(
+  "docker",
+  "xqc run: -j - reads jobs from stdin; --quiet prints nothing; exit 0",
+  async () => {
+    const dir = await tempDir();
+    const result = await xqc(["run", "-i", TEST_IMAGE, "-n", "2", "-j", "-", "--quiet"], {
+      cwd: dir,
+      stdin: "echo a\necho b\n",
+    });
+    assertEquals(result.code, 0);
+    assertEquals(result.stderr, "");
+    assertEquals(result.stdout, "");
+    assertEquals(await readJobFile(join(dir, ".xqute"), 1, "job.stdout"), "b\n");
+  },
+);
 
-Deno.test("xqc run --dry-run prints each engine command and starts nothing", async () => {
-  if (await engineReady("docker")) return;
+testOn("docker", "xqc run --dry-run prints each engine command and starts nothing", async () => {
   const dir = await tempDir();
   const result = await xqc([
     "run",
@@ -207,8 +217,7 @@ Deno.test("xqc run --resume skips finished jobs and counts them as skipped", asy
   ]);
 });
 
-Deno.test("xqc status reads a live run from another process, and --json", async () => {
-  if (await engineReady("docker")) return;
+testOn("docker", "xqc status reads a live run from another process, and --json", async () => {
   const dir = await tempDir();
   const workdir = join(dir, "wd");
   const child = await startRunning(
@@ -227,7 +236,8 @@ Deno.test("xqc status reads a live run from another process, and --json", async 
   assertMatch(live.stdout, /\n0 +RUNNING +1 +\d+m?s( \d+ms)? +sleep 3\n/);
   const json = JSON.parse((await xqc(["status", "-w", workdir, "--json"])).stdout);
   assertEquals(json.run.alive, true);
-  assertEquals(json.jobs[0].status, 4);
+  // One vocabulary: names, as in the summary.
+  assertEquals(json.jobs[0].status, "RUNNING");
   assertEquals((await finish(child)).code, 0);
   const after = await xqc(["status", "-w", workdir]);
   assertStringIncludes(after.stdout, "state done");
@@ -281,8 +291,7 @@ Deno.test("xqc logs prints stdout or stderr, and --follow tails a running job", 
   await finish(child);
 });
 
-Deno.test("xqc kill stops the run that owns the workdir and its containers", async () => {
-  if (await engineReady("docker")) return;
+testOn("docker", "xqc kill stops the run that owns the workdir and its containers", async () => {
   const dir = await tempDir();
   const workdir = join(dir, "wd");
   const child = await startRunning(

@@ -5,38 +5,44 @@ import { join } from "@std/path";
 import { readState, Xqute } from "../mod.ts";
 import { alive, finish, startRunning, xqc } from "./cli_helpers.ts";
 import {
+  checkEngines,
   containersOf,
-  engineReady,
   readJobFile,
   sh,
   tempDir,
   TEST_IMAGE,
+  testOn,
   waitFor,
 } from "./helpers.ts";
-import { rootfs, run } from "./image.ts";
+import { startSecondDockerd } from "./dockerd.ts";
 
-Deno.test("after kill -9 of xqc run, the next run on the workdir removes its containers first", async () => {
-  if (await engineReady("docker")) return;
-  const dir = await tempDir();
-  const workdir = join(dir, "wd");
-  await Deno.writeTextFile(join(dir, "jobs"), "sleep 120\nsleep 120\n");
-  const child = await startRunning(
-    ["run", "-i", TEST_IMAGE, "-n", "2", "-w", workdir, "-j", "jobs"],
-    workdir,
-    2,
-    { cwd: dir },
-  );
-  child.kill("SIGKILL");
-  await finish(child);
-  assertEquals((await containersOf("docker", workdir)).length, 2, "the daemon keeps them");
-  const next = await xqc(["run", "-i", TEST_IMAGE, "-w", workdir, "--", "true"]);
-  assertEquals(next.code, 0, next.stderr);
-  assertMatch(
-    next.stderr,
-    /an earlier run of this workdir left these running; stopped: container xqc-/,
-  );
-  assertEquals(await containersOf("docker", workdir), []);
-});
+await checkEngines("docker");
+
+testOn(
+  "docker",
+  "after kill -9 of xqc run, the next run on the workdir removes its containers first",
+  async () => {
+    const dir = await tempDir();
+    const workdir = join(dir, "wd");
+    await Deno.writeTextFile(join(dir, "jobs"), "sleep 120\nsleep 120\n");
+    const child = await startRunning(
+      ["run", "-i", TEST_IMAGE, "-n", "2", "-w", workdir, "-j", "jobs"],
+      workdir,
+      2,
+      { cwd: dir },
+    );
+    child.kill("SIGKILL");
+    await finish(child);
+    assertEquals((await containersOf("docker", workdir)).length, 2, "the daemon keeps them");
+    const next = await xqc(["run", "-i", TEST_IMAGE, "-w", workdir, "--", "true"]);
+    assertEquals(next.code, 0, next.stderr);
+    assertMatch(
+      next.stderr,
+      /an earlier run of this workdir left these running; stopped: container xqc-/,
+    );
+    assertEquals(await containersOf("docker", workdir), []);
+  },
+);
 
 Deno.test("after kill -9 of a local run, the next run kills the jobs it left", async () => {
   const dir = await tempDir();
@@ -80,7 +86,7 @@ Deno.test("xqc run --resume after kill -9: finished jobs are not run again, the 
   await waitFor("two finished jobs and one running", async () => {
     const state = await readState(workdir).catch(() => null);
     const statuses = state?.jobs.map((j) => j.status) ?? [];
-    return statuses.filter((s) => s === 6).length === 2 && statuses.includes(4);
+    return statuses.filter((s) => s === "FINISHED").length === 2 && statuses.includes("RUNNING");
   });
   child.kill("SIGKILL");
   await finish(child);
@@ -134,8 +140,7 @@ Deno.test("a second xqc run on a live workdir exits 2 naming the owner; a crashe
   assertEquals(third.code, 0, third.stderr);
 });
 
-Deno.test("a second SIGINT while stopping leaves no container either", async () => {
-  if (await engineReady("docker")) return;
+testOn("docker", "a second SIGINT while stopping leaves no container either", async () => {
   const dir = await tempDir();
   const workdir = join(dir, "wd");
   await Deno.writeTextFile(join(dir, "jobs"), "sleep 60\n".repeat(4));
@@ -153,157 +158,121 @@ Deno.test("a second SIGINT while stopping leaves no container either", async () 
   assertEquals(await containersOf("docker", workdir), []);
 });
 
-Deno.test("docker refusing a job gives rc -2 with the engine's message, and retries apply", async () => {
-  if (await engineReady("docker")) return;
-  const workdir = await tempDir();
-  const xq = new Xqute({
-    scheduler: "container",
-    workdir,
-    errorStrategy: "retry",
-    numRetries: 1,
-    schedulerOpts: { image: TEST_IMAGE, binArgs: ["--memory", "lots"] },
-  });
-  await xq.feed(["true"]);
-  const summary = await xq.runUntilComplete();
-  assertEquals(summary.jobs[0].rc, -2);
-  assertEquals(summary.jobs[0].trials, 2);
-  const stderr = await readJobFile(workdir, 0, "job.stderr");
-  assertStringIncludes(stderr, "xqc: the job did not start (exit code 125)");
-  assertStringIncludes(stderr, "lots");
-  assertEquals(await readJobFile(workdir, 0, "job.rc"), "-2\n");
-});
-
-Deno.test("an out-of-memory kill says so in job.stderr (rc 137, or -3 when it took the wrapper)", async () => {
-  if (await engineReady("docker")) return;
-  const workdir = await tempDir();
-  const xq = new Xqute({
-    scheduler: "container",
-    workdir,
-    schedulerOpts: { image: TEST_IMAGE, binArgs: ["--memory", "16m", "--memory-swap", "16m"] },
-  });
-  await xq.feed(["bash", "-c", "x=$(head -c 200000000 /dev/zero | tr '\\0' a); echo ${#x}"]);
-  const summary = await xq.runUntilComplete();
-  // The OOM killer takes the biggest process (the job's rc is then 137) or, with the memory
-  // gone, the wrapper itself (the job vanished: -3); either way job.stderr says why.
-  assert([137, -3].includes(summary.jobs[0].rc!), `rc ${summary.jobs[0].rc}`);
-  assertMatch(await readJobFile(workdir, 0, "job.stderr"), /killed by SIGKILL.*out of memory/);
-});
-
-Deno.test("env values stay out of every file and argv; metadirs are not world-writable", async () => {
-  if (await engineReady("docker")) return;
-  const dir = await tempDir();
-  const secret = "s3cr3t-`id`-$(whoami);x\ny'z";
-  const result = await xqc(
-    [
-      "run",
-      "-i",
-      TEST_IMAGE,
-      "-e",
-      `TOKEN=${secret}`,
-      "--",
-      "bash",
-      "-c",
-      // The value itself must not be in the command: compare its length and a piece.
-      `test "\${#TOKEN}" = ${secret.length} && [[ "$TOKEN" == *'$(whoami);x'* ]] && echo same`,
-    ],
-    { cwd: dir },
-  );
-  assertEquals(result.code, 0, result.stderr);
-  const workdir = join(dir, ".xqute");
-  assertEquals(await readJobFile(workdir, 0, "job.stdout"), "same\n");
-  for (const name of ["job.submission", "job.wrapped.container-docker", "job.stderr"]) {
-    assert(!(await readJobFile(workdir, 0, name)).includes("s3cr3t"), `${name} holds the value`);
-  }
-  const state = JSON.stringify(await readState(workdir));
-  assert(!state.includes("s3cr3t"), "the Kv state holds the value");
-  for (const path of [join(workdir, "0"), join(workdir, "0", "job.wrapped.container-docker")]) {
-    assertEquals((await Deno.stat(path)).mode! & 0o002, 0, `${path} is world-writable`);
-  }
-});
-
-Deno.test("dockerd stopping mid-run fails the running jobs with rc -3 and a message; the run ends", async () => {
-  if (await engineReady("docker")) return;
-  const root = await tempDir("xqc-dockerd-");
-  const socket = join(root, "docker.sock");
-  const env = { DOCKER_HOST: `unix://${socket}` };
-  const daemon = new Deno.Command("dockerd", {
-    args: [
-      "--data-root",
-      join(root, "data"),
-      "--exec-root",
-      join(root, "exec"),
-      "--pidfile",
-      join(root, "dockerd.pid"),
-      "-H",
-      `unix://${socket}`,
-      "--iptables=false",
-      "--ip6tables=false",
-      "--bridge=none",
-    ],
-    stdin: "null",
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  try {
-    await waitFor(
-      "the second dockerd",
-      async () =>
-        (await new Deno.Command("docker", {
-          args: ["version"],
-          env,
-          stdout: "null",
-          stderr: "null",
-        }).output()).success,
-      30000,
-    );
-    const { tar } = await rootfs();
-    const imported = await new Deno.Command("docker", {
-      args: ["import", tar, TEST_IMAGE],
-      env,
-      stdout: "null",
-    }).output();
-    assert(imported.success, "docker import into the second daemon");
-    const dir = await tempDir();
-    const workdir = join(dir, "wd");
-    await Deno.writeTextFile(join(dir, "jobs"), "sleep 120\nsleep 120\n");
-    const running = await startRunning(
-      ["run", "-i", TEST_IMAGE, "-n", "2", "-w", workdir, "--json", "-j", join(dir, "jobs")],
+testOn(
+  "docker",
+  "docker refusing a job gives rc -2 with the engine's message, and retries apply",
+  async () => {
+    const workdir = await tempDir();
+    const xq = new Xqute({
+      scheduler: "container",
       workdir,
-      2,
-      { cwd: dir, env },
+      errorStrategy: "retry",
+      numRetries: 1,
+      schedulerOpts: { image: TEST_IMAGE, binArgs: ["--memory", "lots"] },
+    });
+    await xq.feed(["true"]);
+    const summary = await xq.runUntilComplete();
+    assertEquals(summary.jobs[0].rc, -2);
+    assertEquals(summary.jobs[0].trials, 2);
+    const stderr = await readJobFile(workdir, 0, "job.stderr");
+    assertStringIncludes(stderr, "xqc: the job did not start (exit code 125)");
+    assertStringIncludes(stderr, "lots");
+    assertEquals(await readJobFile(workdir, 0, "job.rc"), "-2\n");
+  },
+);
+
+testOn(
+  "docker",
+  "an out-of-memory kill says so in job.stderr (rc 137, or -3 when it took the wrapper)",
+  async () => {
+    const workdir = await tempDir();
+    const xq = new Xqute({
+      scheduler: "container",
+      workdir,
+      schedulerOpts: { image: TEST_IMAGE, binArgs: ["--memory", "16m", "--memory-swap", "16m"] },
+    });
+    await xq.feed(["bash", "-c", "x=$(head -c 200000000 /dev/zero | tr '\\0' a); echo ${#x}"]);
+    const summary = await xq.runUntilComplete();
+    // The OOM killer takes the biggest process (the job's rc is then 137) or, with the memory
+    // gone, the wrapper itself (the job vanished: -3); either way job.stderr says why.
+    assert([137, -3].includes(summary.jobs[0].rc!), `rc ${summary.jobs[0].rc}`);
+    assertMatch(await readJobFile(workdir, 0, "job.stderr"), /killed by SIGKILL.*out of memory/);
+  },
+);
+
+testOn(
+  "docker",
+  "env values stay out of every file and argv; metadirs are not world-writable",
+  async () => {
+    const dir = await tempDir();
+    const secret = "s3cr3t-`id`-$(whoami);x\ny'z";
+    const result = await xqc(
+      [
+        "run",
+        "-i",
+        TEST_IMAGE,
+        "-e",
+        `TOKEN=${secret}`,
+        "--",
+        "bash",
+        "-c",
+        // The value itself must not be in the command: compare its length and a piece.
+        `test "\${#TOKEN}" = ${secret.length} && [[ "$TOKEN" == *'$(whoami);x'* ]] && echo same`,
+      ],
+      { cwd: dir },
     );
-    const start = performance.now();
-    daemon.kill("SIGKILL");
-    await daemon.status;
-    const result = await finish(running);
-    assert(performance.now() - start < 30000, "the run hung");
-    assertEquals(result.code, 1, result.stderr);
-    const summary = JSON.parse(result.stdout);
-    assertEquals(summary.jobs.map((j: { rc: number }) => j.rc), [-3, -3]);
-    assertStringIncludes(
-      await readJobFile(workdir, 0, "job.stderr"),
-      "xqc: the job's process ended (",
-    );
-    assertStringIncludes(
-      await readJobFile(workdir, 0, "job.stderr"),
-      "before the job wrote its rc",
-    );
-  } finally {
-    try {
-      daemon.kill("SIGKILL");
-    } catch {
-      // Gone.
+    assertEquals(result.code, 0, result.stderr);
+    const workdir = join(dir, ".xqute");
+    assertEquals(await readJobFile(workdir, 0, "job.stdout"), "same\n");
+    for (const name of ["job.submission", "job.wrapped.container-docker", "job.stderr"]) {
+      assert(!(await readJobFile(workdir, 0, name)).includes("s3cr3t"), `${name} holds the value`);
     }
-    await daemon.status;
-    // The containers of a killed daemon live on under containerd's shims: stop them.
-    await run(["sh", "-c", `pkill -f ${root} || true`]);
-    await sh([
-      "sh",
-      "-c",
-      `umount -R ${root}/exec 2>/dev/null; umount -R ${root}/data 2>/dev/null; true`,
-    ]);
-  }
-});
+    const state = JSON.stringify(await readState(workdir));
+    assert(!state.includes("s3cr3t"), "the Kv state holds the value");
+    for (const path of [join(workdir, "0"), join(workdir, "0", "job.wrapped.container-docker")]) {
+      assertEquals((await Deno.stat(path)).mode! & 0o002, 0, `${path} is world-writable`);
+    }
+  },
+);
+
+testOn(
+  "docker",
+  "dockerd stopping mid-run fails the running jobs with rc -3 and a message; the run ends",
+  async () => {
+    const second = await startSecondDockerd();
+    const env = second.env;
+    const daemon = second.process;
+    try {
+      const dir = await tempDir();
+      const workdir = join(dir, "wd");
+      await Deno.writeTextFile(join(dir, "jobs"), "sleep 120\nsleep 120\n");
+      const running = await startRunning(
+        ["run", "-i", TEST_IMAGE, "-n", "2", "-w", workdir, "--json", "-j", join(dir, "jobs")],
+        workdir,
+        2,
+        { cwd: dir, env },
+      );
+      const start = performance.now();
+      daemon.kill("SIGKILL");
+      await daemon.status;
+      const result = await finish(running);
+      assert(performance.now() - start < 30000, "the run hung");
+      assertEquals(result.code, 1, result.stderr);
+      const summary = JSON.parse(result.stdout);
+      assertEquals(summary.jobs.map((j: { rc: number }) => j.rc), [-3, -3]);
+      assertStringIncludes(
+        await readJobFile(workdir, 0, "job.stderr"),
+        "xqc: the job's process ended (",
+      );
+      assertStringIncludes(
+        await readJobFile(workdir, 0, "job.stderr"),
+        "before the job wrote its rc",
+      );
+    } finally {
+      await second.stop();
+    }
+  },
+);
 
 Deno.test("xqc kill after kill -9 of a local run stops the jobs it left", async () => {
   const dir = await tempDir();
@@ -325,3 +294,65 @@ Deno.test("xqc kill after kill -9 of a local run stops the jobs it left", async 
     async () => !(await alive(pid)),
   );
 });
+
+testOn(
+  "docker",
+  "recheckInterval: a job whose container vanished under a hung client fails with rc -3",
+  async () => {
+    const dir = await tempDir();
+    const workdir = join(dir, "wd");
+    const child = await startRunning(
+      [
+        "run",
+        "-i",
+        TEST_IMAGE,
+        "-w",
+        workdir,
+        "--recheck-interval",
+        "1",
+        "--json",
+        "--",
+        "sleep",
+        "300",
+      ],
+      workdir,
+      1,
+      { cwd: dir },
+    );
+    const name = (await readJobFile(workdir, 0, "job.jid")).trim();
+    const [client] = processesWith(name);
+    assert(client, "the docker client of the job");
+    // The client hangs (stopped), and its container goes away behind its back.
+    Deno.kill(client, "SIGSTOP");
+    await sh(["docker", "rm", "-f", name]);
+    const start = performance.now();
+    const ended = await Promise.race([
+      finish(child),
+      new Promise<null>((r) => setTimeout(() => r(null), 30_000)),
+    ]);
+    if (ended === null) {
+      child.kill("SIGKILL");
+      Deno.kill(client, "SIGKILL");
+    }
+    assert(ended !== null, "the run waited for a vanished container");
+    assert(performance.now() - start < 15_000);
+    assertEquals(ended.code, 1, ended.stderr);
+    assertEquals(JSON.parse(ended.stdout).jobs[0].rc, -3);
+    assertStringIncludes(await readJobFile(workdir, 0, "job.stderr"), `container ${name} is gone`);
+  },
+);
+
+/** Pids of the processes whose command line holds this word. */
+function processesWith(word: string): number[] {
+  const found: number[] = [];
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    try {
+      const argv = Deno.readTextFileSync(`/proc/${entry.name}/cmdline`).split("\0");
+      if (argv.includes(word)) found.push(Number(entry.name));
+    } catch {
+      // Gone.
+    }
+  }
+  return found;
+}

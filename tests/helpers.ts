@@ -33,6 +33,41 @@ export async function engineReady(engine: TestEngine): Promise<string | null> {
   return why;
 }
 
+const decided = new Map<TestEngine, string | null>();
+
+/**
+ * Decide, before any test is registered, whether engines can run here (building the test
+ * image where needed). A missing engine is said once and its tests are ignored; a required
+ * one (XQC_REQUIRE_ENGINES) that is missing throws, failing the test file.
+ *
+ * @param engines The engines a test file needs.
+ */
+export async function checkEngines(...engines: TestEngine[]): Promise<void> {
+  for (const engine of engines) decided.set(engine, await engineReady(engine));
+}
+
+/**
+ * Register a test that needs engines: reported as ignored, never as passed, where one is
+ * missing. Call {@linkcode checkEngines} for them first.
+ *
+ * @param engines The engine, or engines, the test needs.
+ * @param name The test's name.
+ * @param fn The test.
+ * @param ignore Ignore it for another reason (said by the caller).
+ */
+export function testOn(
+  engines: TestEngine | TestEngine[],
+  name: string,
+  fn: () => Promise<void>,
+  ignore = false,
+): void {
+  const why = [engines].flat().map((engine) => {
+    if (!decided.has(engine)) throw new Error(`checkEngines("${engine}") must come first`);
+    return decided.get(engine);
+  }).find(Boolean);
+  Deno.test({ name, ignore: ignore || Boolean(why), fn });
+}
+
 /** A fresh temporary folder (removed at exit is not needed: /tmp). */
 export function tempDir(prefix = "xqc-test-"): Promise<string> {
   return Deno.makeTempDir({ prefix });
@@ -80,5 +115,24 @@ export async function waitFor(
 /** How many jobs of a workdir's run are RUNNING, from its Kv state (read from outside). */
 export async function runningJobs(workdir: string): Promise<number> {
   const state = await readState(workdir).catch(() => null);
-  return state?.jobs.filter((j) => j.status === 4).length ?? 0;
+  // 4 is how an older main wrote RUNNING (these helpers also drive older checkouts).
+  return state?.jobs.filter((j) => j.status === "RUNNING" || (j.status as unknown) === 4)
+    .length ?? 0;
+}
+
+/** The pids of the processes whose argv is exactly this (read from /proc). */
+export function processesRunning(...argv: string[]): number[] {
+  const wanted = argv.join("\0") + "\0";
+  const found: number[] = [];
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    try {
+      if (Deno.readTextFileSync(`/proc/${entry.name}/cmdline`) === wanted) {
+        found.push(Number(entry.name));
+      }
+    } catch {
+      // Gone.
+    }
+  }
+  return found;
 }
