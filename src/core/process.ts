@@ -150,6 +150,33 @@ export function signalGroup(pid: number, signal: Deno.Signal): void {
   }
 }
 
+/**
+ * Send a signal to every process of a session: a job's process group and the groups its
+ * wrapper made for the command. Linux only: it reads /proc.
+ *
+ * @param sid The session's id (its leader's pid).
+ * @param signal The signal.
+ */
+export function signalSession(sid: number, signal: Deno.Signal): void {
+  if (!Number.isInteger(sid) || sid <= 1) return;
+  let entries: Iterable<Deno.DirEntry>;
+  try {
+    entries = Deno.readDirSync("/proc");
+  } catch {
+    return signalGroup(sid, signal);
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(fields[3]) === sid) Deno.kill(Number(entry.name), signal);
+    } catch {
+      // Gone, or not ours.
+    }
+  }
+}
+
 /** What a short command printed and returned. */
 export interface CommandResult {
   /** Its exit code (124 when it ran past its deadline, 127 when it does not exist). */

@@ -37,10 +37,12 @@ export interface WrapperParts {
 }
 
 /**
- * Render a job's bash wrapper. It writes RUNNING (4) to `job.status`, runs the command
- * with its stdout and stderr in `job.stdout` and `job.stderr`, and from an EXIT trap
- * writes `job.rc` and FINISHED (6) or FAILED (7), explaining rc 124, 126, 127 and 137 in
- * `job.stderr`. It needs only bash (and `sleep` and `kill` when a timeout is set).
+ * Render a job's bash wrapper. It writes RUNNING (4) to `job.status`, runs the command in
+ * its own process group with its stdout and stderr in `job.stdout` and `job.stderr`, and
+ * from an EXIT trap kills what the command left in its group, writes `job.rc` and
+ * FINISHED (6) or FAILED (7), explaining rc 124, 126, 127 and 137 in `job.stderr`. Stop
+ * signals (HUP, INT, TERM) and a timeout go to the command's whole group. It needs only
+ * bash (and `sleep` and `kill` when a timeout is set).
  *
  * @param parts The pieces of the wrapper.
  * @returns The wrapper's text.
@@ -62,9 +64,6 @@ export function renderWrapper(parts: WrapperParts): string {
   const program = typeof parts.cmd === "string" ? "bash -c" : parts.cmd[0];
   const say = (message: string) => `echo ${shellQuote(`xqc: ${message}`)}`;
   const timeout = parts.timeout && parts.timeout > 0 ? parts.timeout : 0;
-  const run = timeout ? timedRun(timeout) : `"\${xqc_cmd[@]}" >"$xqc_meta/job.stdout" \
-2>"$xqc_meta/job.stderr" </dev/null
-exit $?`;
   return `#!${parts.shebang}
 # Job ${parts.index}, trial ${parts.trial}: written by @xq/container.
 export XQUTE_JOB_INDEX=${parts.index}
@@ -75,8 +74,14 @@ ${section("scheduler set-up", parts.wrapperInit)}
 echo 4 >"$xqc_meta/job.status"
 echo ${RUNNING_MARKER}
 ${section("plugins: onJobcmdInit", parts.init)}
+xqc_child=
+xqc_stopped=
+xqc_timed_out=0
 xqc_end() {
   xqc_rc=$?
+  [ -n "$xqc_stopped" ] && xqc_rc=$xqc_stopped
+  # What the job left in its process group (background children) ends with it.
+  [ -n "$xqc_child" ] && kill -KILL -- -"$xqc_child" 2>/dev/null
   case $xqc_rc in
     124) [ "$xqc_timed_out" = 1 ] && ${say(`the job timed out after ${timeout} s (rc 124)`)} ;;
     126) ${say(`rc 126: a command was found but could not be run (job command: ${program})`)} ;;
@@ -89,37 +94,50 @@ ${indent(section("postscript", parts.postscript))}
 ${indent(section("plugins: onJobcmdEnd", parts.end))}
   exit "$xqc_rc"
 }
-xqc_timed_out=0
+# A stop signal goes to the command's whole process group; the wrapper then waits for it.
+xqc_stop() {
+  xqc_stopped=$1
+  [ -n "$xqc_child" ] || exit "$1"
+  kill -"$2" -- -"$xqc_child" 2>/dev/null
+}
 trap xqc_end EXIT
-trap 'exit 129' HUP
-trap 'exit 130' INT
-trap 'exit 143' TERM
+trap 'xqc_stop 129 HUP' HUP
+trap 'xqc_stop 130 INT' INT
+trap 'xqc_stop 143 TERM' TERM
 ${section("prescript", parts.prescript)}
 xqc_cmd=(${cmd})
 ${section("plugins: onJobcmdPrep", parts.prep)}
-${run}
+# The command runs in its own process group (job control on for this one spawn).
+set -m
+"\${xqc_cmd[@]}" >"$xqc_meta/job.stdout" 2>"$xqc_meta/job.stderr" </dev/null &
+xqc_child=$!
+set +m
+${timeout ? watchdog(timeout) : "# timeout: none"}
+wait "$xqc_child"; xqc_rc=$?
+# A trapped signal interrupts wait: wait again until the command has ended.
+while kill -0 "$xqc_child" 2>/dev/null; do wait "$xqc_child"; xqc_rc=$?; done
+${
+    timeout
+      ? `kill -TERM "$xqc_watch" 2>/dev/null
+[ "$xqc_timed_out" = 1 ] && xqc_rc=124`
+      : ""
+  }
+exit "$xqc_rc"
 `;
 }
 
-function timedRun(seconds: number): string {
-  // The command runs in the background so that the watchdog's USR1 can interrupt `wait`;
-  // TERM first, KILL 5 s later, as GNU timeout -k 5 does.
-  return `trap 'xqc_timed_out=1; kill -TERM "$xqc_child" 2>/dev/null' USR1
-"\${xqc_cmd[@]}" >"$xqc_meta/job.stdout" 2>"$xqc_meta/job.stderr" </dev/null &
-xqc_child=$!
+function watchdog(seconds: number): string {
+  // The watchdog's USR1 interrupts `wait`; TERM to the command's group first, KILL 5 s
+  // later, as GNU timeout -k 5 does.
+  return `trap 'xqc_timed_out=1; kill -TERM -- -"$xqc_child" 2>/dev/null' USR1
 (
   trap 'kill "$xqc_sleep" 2>/dev/null; exit 0' TERM
   sleep ${seconds} & xqc_sleep=$!; wait "$xqc_sleep"
   kill -USR1 $$ 2>/dev/null
   sleep 5 & xqc_sleep=$!; wait "$xqc_sleep"
-  kill -KILL "$xqc_child" 2>/dev/null
+  kill -KILL -- -"$xqc_child" 2>/dev/null
 ) </dev/null >/dev/null 2>&1 &
-xqc_watch=$!
-wait "$xqc_child"; xqc_rc=$?
-while kill -0 "$xqc_child" 2>/dev/null; do wait "$xqc_child"; xqc_rc=$?; done
-kill -TERM "$xqc_watch" 2>/dev/null
-[ "$xqc_timed_out" = 1 ] && xqc_rc=124
-exit "$xqc_rc"`;
+xqc_watch=$!`;
 }
 
 function section(title: string, code: string | undefined): string {

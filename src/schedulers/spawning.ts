@@ -2,11 +2,17 @@
 // the process, its end is the process's exit, and no status is polled.
 
 import type { Job } from "../core/job.ts";
-import { type JobProcess, signalGroup, spawnJobProcess, WORKDIR_TAG } from "../core/process.ts";
+import {
+  type JobProcess,
+  signalGroup,
+  signalSession,
+  spawnJobProcess,
+  WORKDIR_TAG,
+} from "../core/process.ts";
 import { RUNNING_MARKER } from "../core/wrapper.ts";
 import { explainProcessEnd } from "./outcome.ts";
-import { Scheduler, SubmissionCancelled } from "./scheduler.ts";
-import type { Trial, TrialEnd } from "./trial.ts";
+import { Scheduler } from "./scheduler.ts";
+import { SubmissionCancelled, type Trial, type TrialEnd } from "./trial.ts";
 
 /**
  * A scheduler that runs each job's submission argv as a process of this host, in its own
@@ -100,7 +106,8 @@ export abstract class SpawningScheduler extends Scheduler {
 
 /**
  * A trial that is a process of this host. When the process exits, what it left in its
- * group (the job's background children) is killed too.
+ * group is killed too; when it was killed by a signal (its wrapper could not clean up), so
+ * is everything in its session, the command's own group included.
  *
  * @param process The process.
  * @param jid The job's id.
@@ -110,7 +117,8 @@ export abstract class SpawningScheduler extends Scheduler {
 function processTrial(process: JobProcess, jid: string, running: Promise<void>): Trial {
   let abandoned: string | null = null;
   const ended = process.exited.then((status): TrialEnd => {
-    signalGroup(process.pid, "SIGKILL");
+    if (status.signal) signalSession(process.pid, "SIGKILL");
+    else signalGroup(process.pid, "SIGKILL");
     return {
       sawRunning: process.sawMarker,
       signal: status.signal,
@@ -126,7 +134,7 @@ function processTrial(process: JobProcess, jid: string, running: Promise<void>):
     },
     abandon(why: string) {
       abandoned = why;
-      signalGroup(process.pid, "SIGKILL");
+      signalSession(process.pid, "SIGKILL");
     },
   };
 }
