@@ -3,7 +3,6 @@
 import { delay } from "@std/async/delay";
 import { ValidationError } from "../core/errors.ts";
 import { type JobRecord, readState, type RunRecord } from "../core/state.ts";
-import { jobStatusName } from "../core/status.ts";
 import { lockOwner } from "../core/workdir.ts";
 import { formatDuration } from "./duration.ts";
 import { existingWorkdir, parseFlags } from "./flags.ts";
@@ -59,25 +58,21 @@ export function renderStatus(view: StatusView, now: number): string {
         `${run.endedAt ? "" : " so far"}, started ${new Date(run.startedAt).toISOString()}`,
     );
   }
-  const count = (name: string) => view.jobs.filter((j) => jobStatusName(j.status) === name).length;
-  const skipped = view.jobs.filter((j) => j.skipped).length;
-  const killed = view.jobs.filter((j) => j.killed).length;
+  const count = (...names: string[]) => view.jobs.filter((j) => names.includes(j.status)).length;
   lines.push(
-    `jobs ${view.jobs.length}: ${count("FINISHED") - skipped} finished, ${
-      count("FAILED") - killed
-    } failed, ${killed} killed, ${skipped} skipped, ${
-      count("RUNNING") + count("SUBMITTED") + count("KILLING")
-    } running, ${count("QUEUED") + count("INIT")} queued`,
+    `jobs ${view.jobs.length}: ${count("FINISHED")} finished, ${count("FAILED")} failed, ` +
+      `${count("KILLED")} killed, ${count("SKIPPED")} skipped, ` +
+      `${count("RUNNING", "SUBMITTED", "KILLING")} running, ${count("QUEUED", "INIT")} queued` +
+      (count("CANCELLED") ? `, ${count("CANCELLED")} cancelled` : ""),
     "",
     `${"INDEX".padEnd(6)}${"STATUS".padEnd(10)}${"RC".padEnd(5)}${"TRIAL".padEnd(6)}${
       "TIME".padEnd(12)
     }CMD`,
   );
   for (const job of view.jobs) {
-    const status = job.skipped ? "SKIPPED" : job.killed ? "KILLED" : jobStatusName(job.status);
     const time = job.startedAt ? formatDuration((job.endedAt ?? now) - job.startedAt) : "";
     lines.push(
-      `${String(job.index).padEnd(6)}${status.padEnd(10)}${String(job.rc ?? "").padEnd(5)}` +
+      `${String(job.index).padEnd(6)}${job.status.padEnd(10)}${String(job.rc ?? "").padEnd(5)}` +
         `${String(job.trial).padEnd(6)}${time.padEnd(12)}${job.cmd}`,
     );
   }

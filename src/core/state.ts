@@ -1,9 +1,12 @@
 // The run's state in Deno.Kv at <workdir>/state.kv: written by the run, read by anyone.
+// Records always fit a Kv value, commits are sized by bytes, and a failed write is retried,
+// never dropped; a write that keeps failing is reported, never turned into a failed run.
 
+import { delay } from "@std/async/delay";
 import { join } from "@std/path";
 import type { Job } from "./job.ts";
 import { type Logger, stderrLogger } from "./logger.ts";
-import type { JobStatusCode } from "./status.ts";
+import { type JobOutcome, jobOutcome } from "./status.ts";
 
 /** The run's record, key `["run"]`. */
 export interface RunRecord {
@@ -37,21 +40,23 @@ export interface RunRecord {
 export interface JobRecord {
   /** The job's index. */
   index: number;
-  /** The command, as one line. */
+  /** The command as one line, cut at {@linkcode CMD_KEPT} characters (`job.wrapped.*` has it all). */
   cmd: string;
-  /** The status code. */
-  status: JobStatusCode;
+  /** The length of the whole command line, in characters. */
+  cmdLength: number;
+  /** Its status name, as the summary says it. */
+  status: JobOutcome;
   /** The last trial's exit code. */
   rc: number | null;
   /** The number of trials started. */
   trial: number;
-  /** The container name or process id. */
+  /** The container name, process id or cluster job id. */
   jid: string;
   /** Whether the last trial was killed. */
   killed: boolean;
   /** Whether the job was skipped as already finished. */
   skipped: boolean;
-  /** A hash of the command, envs and image, for `--resume`. */
+  /** A hash of all that decides its result, for `--resume`. */
   hash: string;
   /** When it was first submitted. */
   submittedAt: number | null;
@@ -61,20 +66,100 @@ export interface JobRecord {
   endedAt: number | null;
 }
 
-const CHUNK = 100;
+/** How many characters of a command a record keeps: far below Kv's 64 KiB per value. */
+export const CMD_KEPT = 2048;
+/** What one commit carries at most, in bytes: well under Kv's 800 KiB per atomic commit. */
+export const COMMIT_BYTES = 400 * 1024;
+/** How many records one commit carries at most. */
+export const COMMIT_RECORDS = 500;
+/** How many times a failed write is tried again before it is reported (it stays pending). */
+const RETRIES = 8;
 
-/** The Deno.Kv store of one workdir. Writes are batched, one atomic commit per turn. */
+/**
+ * A job's record, as the run keeps it.
+ *
+ * @param job The job.
+ * @param hash Its resume hash.
+ * @param ended Whether the run has ended (a job that never started is then CANCELLED).
+ * @returns The record.
+ */
+export function jobRecordOf(job: Job, hash: string, ended = false): JobRecord {
+  const text = job.cmdText;
+  return {
+    index: job.index,
+    cmd: text.length > CMD_KEPT ? text.slice(0, CMD_KEPT) + "…" : text,
+    cmdLength: text.length,
+    status: jobOutcome(job, ended),
+    rc: job.rc,
+    trial: job.trial,
+    jid: job.jid,
+    killed: job.killed,
+    skipped: job.skipped,
+    hash,
+    submittedAt: job.submittedAt,
+    startedAt: job.startedAt,
+    endedAt: job.endedAt,
+  };
+}
+
+/**
+ * An upper bound of the bytes a record takes in a commit (Kv stores strings as one or two
+ * bytes a character; the key and framing are a few dozen bytes).
+ *
+ * @param record The record.
+ * @returns Bytes.
+ */
+export function recordBytes(record: unknown): number {
+  return 2 * JSON.stringify(record).length + 64;
+}
+
+/**
+ * Cut a list of records into commits of at most {@linkcode COMMIT_BYTES} bytes and
+ * {@linkcode COMMIT_RECORDS} records.
+ *
+ * @param records The records.
+ * @returns The batches, in order.
+ */
+export function commitBatches<T>(records: readonly T[]): T[][] {
+  const batches: T[][] = [];
+  let batch: T[] = [];
+  let bytes = 0;
+  for (const record of records) {
+    const size = recordBytes(record);
+    if (batch.length && (bytes + size > COMMIT_BYTES || batch.length >= COMMIT_RECORDS)) {
+      batches.push(batch);
+      batch = [];
+      bytes = 0;
+    }
+    batch.push(record);
+    bytes += size;
+  }
+  if (batch.length) batches.push(batch);
+  return batches;
+}
+
+type Entry = { key: Deno.KvKey; value: RunRecord | JobRecord };
+
+/** The Deno.Kv store of one workdir. Writes are batched, one commit per turn when they fit. */
 export class StateStore {
   /** The path of the Kv file. */
   readonly path: string;
   #kv: Deno.Kv;
   #logger: Logger;
-  #dirtyJobs = new Map<number, JobRecord>();
-  #dirtyRun: RunRecord | null = null;
-  #flushing: Promise<void> | null = null;
+  #pendingJobs = new Map<number, JobRecord>();
+  #pendingRun: RunRecord | null = null;
+  #writing: Promise<boolean> | null = null;
   #scheduled = false;
+  #lastError: unknown = null;
 
-  private constructor(path: string, kv: Deno.Kv, logger: Logger) {
+  /**
+   * A store over an open Kv.
+   *
+   * @param path The Kv file's path.
+   * @param kv The open Kv.
+   * @param logger Where trouble writing it is told.
+   */
+  constructor(path: string, kv: Deno.Kv, logger: Logger = stderrLogger) {
     this.path = path;
     this.#kv = kv;
     this.#logger = logger;
@@ -98,30 +183,42 @@ export class StateStore {
    * @param record The run's record.
    */
   putRun(record: RunRecord): void {
-    this.#dirtyRun = { ...record };
+    this.#pendingRun = { ...record };
     this.#schedule();
   }
 
   /**
-   * Record a job (written with the next batch).
+   * Record a job (written with the next batch; a newer record of the job replaces it).
    *
    * @param record The job's record.
    */
   putJob(record: JobRecord): void {
-    this.#dirtyJobs.set(record.index, record);
+    this.#pendingJobs.set(record.index, record);
     this.#schedule();
   }
 
-  /** Write what is pending; resolves once it is on disk. */
-  async flush(): Promise<void> {
-    while (this.#flushing || this.#dirtyRun || this.#dirtyJobs.size) {
-      if (this.#flushing) {
-        await this.#flushing;
+  /**
+   * Write what is pending, trying again after a failure (with growing pauses).
+   *
+   * @returns `true` once all is on disk; `false` when writes kept failing (what failed stays
+   *   pending, for the next flush).
+   */
+  async flush(): Promise<boolean> {
+    let failures = 0;
+    while (this.#writing || this.#pendingRun || this.#pendingJobs.size) {
+      if (this.#writing) {
+        await this.#writing;
         continue;
       }
-      this.#flushing = this.#write().finally(() => this.#flushing = null);
-      await this.#flushing;
+      this.#writing = this.#writeOnce().finally(() => this.#writing = null);
+      if (await this.#writing) {
+        failures = 0;
+        continue;
+      }
+      if (++failures > RETRIES) return false;
+      await delay(Math.min(2000, 25 * 2 ** failures));
     }
+    return true;
   }
 
   /** The run's record, if any. */
@@ -136,20 +233,26 @@ export class StateStore {
     return jobs.sort((a, b) => a.index - b.index);
   }
 
-  /** Delete every job's record (a new run that does not resume). */
+  /** Delete every job's record (a new run). */
   async clearJobs(): Promise<void> {
     const keys: Deno.KvKey[] = [];
     for await (const entry of this.#kv.list({ prefix: ["job"] })) keys.push(entry.key);
-    for (let i = 0; i < keys.length; i += CHUNK) {
+    for (const batch of commitBatches(keys)) {
       const op = this.#kv.atomic();
-      for (const key of keys.slice(i, i + CHUNK)) op.delete(key);
+      for (const key of batch) op.delete(key);
       await op.commit();
     }
   }
 
-  /** Flush and close. */
+  /** Flush and close; a write that keeps failing is reported, not thrown. */
   async close(): Promise<void> {
-    await this.flush();
+    if (!(await this.flush())) {
+      this.#logger.warn(
+        `could not write the state of ${this.#pendingJobs.size} job(s) to ${this.path}: ${
+          errorText(this.#lastError)
+        } (the jobs' files in their metadirs are complete)`,
+      );
+    }
     this.#kv.close();
   }
 
@@ -158,46 +261,53 @@ export class StateStore {
     this.#scheduled = true;
     setTimeout(() => {
       this.#scheduled = false;
-      this.flush().catch((e) => this.#logger.warn(`could not write ${this.path}: ${e}`));
+      this.flush().then((ok) => {
+        if (!ok) {
+          this.#logger.warn(
+            `writing ${this.path} keeps failing (${errorText(this.#lastError)}); trying again`,
+          );
+        }
+      });
     }, 0);
   }
 
-  async #write(): Promise<void> {
-    const run = this.#dirtyRun;
-    const jobs = [...this.#dirtyJobs.values()];
-    this.#dirtyRun = null;
-    this.#dirtyJobs.clear();
-    for (let i = 0; i < Math.max(jobs.length, 1); i += CHUNK) {
-      const op = this.#kv.atomic();
-      if (i === 0 && run) op.set(["run"], run);
-      for (const job of jobs.slice(i, i + CHUNK)) op.set(["job", job.index], job);
-      await op.commit();
+  /** One pass over what is pending; what fails goes back to pending unless replaced since. */
+  async #writeOnce(): Promise<boolean> {
+    const entries: Entry[] = [];
+    if (this.#pendingRun) entries.push({ key: ["run"], value: this.#pendingRun });
+    for (const job of this.#pendingJobs.values()) {
+      entries.push({ key: ["job", job.index], value: job });
     }
+    this.#pendingRun = null;
+    this.#pendingJobs.clear();
+    const batches = commitBatches(entries);
+    for (const [i, batch] of batches.entries()) {
+      try {
+        const op = this.#kv.atomic();
+        for (const entry of batch) op.set(entry.key, entry.value);
+        const result = await op.commit();
+        if (!result.ok) throw new Error("the commit was refused");
+      } catch (e) {
+        this.#lastError = e;
+        for (const entry of batches.slice(i).flat()) this.#requeue(entry);
+        return false;
+      }
+    }
+    return true;
+  }
+
+  #requeue(entry: Entry): void {
+    if (entry.key[0] === "run") {
+      this.#pendingRun ??= entry.value as RunRecord;
+      return;
+    }
+    const job = entry.value as JobRecord;
+    if (!this.#pendingJobs.has(job.index)) this.#pendingJobs.set(job.index, job);
   }
 }
 
-/**
- * A job's record, as the run keeps it.
- *
- * @param job The job.
- * @param hash Its resume hash.
- * @returns The record.
- */
-export function jobRecordOf(job: Job, hash: string): JobRecord {
-  return {
-    index: job.index,
-    cmd: job.cmdText,
-    status: job.status,
-    rc: job.rc,
-    trial: job.trial,
-    jid: job.jid,
-    killed: job.killed,
-    skipped: job.skipped,
-    hash,
-    submittedAt: job.submittedAt,
-    startedAt: job.startedAt,
-    endedAt: job.endedAt,
-  };
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
 }
 
 /**

@@ -36,6 +36,40 @@ export function jobStatusName(code: number): JobStatusName | "UNKNOWN" {
   return "UNKNOWN";
 }
 
+/**
+ * A job's status as people and programs read it (the summary, `xqc status`, the Kv
+ * record): a {@linkcode JobStatus} name, or KILLED, SKIPPED (finished in an earlier run)
+ * or CANCELLED (never started because the run stopped).
+ */
+export type JobOutcome = JobStatusName | "KILLED" | "SKIPPED" | "CANCELLED";
+
+/**
+ * The status name of a job.
+ *
+ * @param job Its status code and flags.
+ * @param ended Whether its run has ended (a job never started is then CANCELLED).
+ * @returns The name.
+ * @example
+ * ```ts
+ * import { JobStatus, jobOutcome } from "@xq/container";
+ * import { assertEquals } from "@std/assert";
+ * assertEquals(jobOutcome({ status: JobStatus.FAILED, killed: true, skipped: false }), "KILLED");
+ * assertEquals(jobOutcome({ status: JobStatus.QUEUED, killed: false, skipped: false }, false), "QUEUED");
+ * ```
+ */
+export function jobOutcome(
+  job: { status: number; killed: boolean; skipped: boolean },
+  ended = true,
+): JobOutcome {
+  if (job.skipped) return "SKIPPED";
+  if (job.killed && job.status === JobStatus.FAILED) return "KILLED";
+  if (ended && (job.status === JobStatus.INIT || job.status === JobStatus.QUEUED)) {
+    return "CANCELLED";
+  }
+  const name = jobStatusName(job.status);
+  return name === "UNKNOWN" ? "FAILED" : name;
+}
+
 /** What a run does when a job fails, as xqute's `JobErrorStrategy`. */
 export const JobErrorStrategy = {
   /** Record the failure and go on with the other jobs. */

@@ -1,7 +1,7 @@
 // The run summary: what `runUntilComplete()` resolves to and `xqc run --json` prints.
 
 import type { Job } from "./job.ts";
-import { JobStatus, jobStatusName } from "./status.ts";
+import { type JobOutcome, jobOutcome } from "./status.ts";
 
 /** One job in the summary. */
 export interface JobSummary {
@@ -13,7 +13,7 @@ export interface JobSummary {
    * `FINISHED` or `FAILED`; `KILLED` when it was killed, `SKIPPED` when `--resume` found
    * it finished, `CANCELLED` when the run stopped before it started.
    */
-  status: string;
+  status: JobOutcome;
   /** The last trial's exit code (null if it never ran). */
   rc: number | null;
   /** How many trials ran. */
@@ -48,19 +48,6 @@ export interface RunSummary {
   halted: boolean;
   /** Every job. */
   jobs: JobSummary[];
-}
-
-/**
- * The summary status of a job.
- *
- * @param job The job.
- * @returns `FINISHED`, `FAILED`, `KILLED`, `SKIPPED`, `CANCELLED`, or the status's name.
- */
-export function jobOutcome(job: Job): string {
-  if (job.skipped) return "SKIPPED";
-  if (job.killed) return "KILLED";
-  if (job.status === JobStatus.INIT || job.status === JobStatus.QUEUED) return "CANCELLED";
-  return jobStatusName(job.status);
 }
 
 /**

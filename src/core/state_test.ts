@@ -1,0 +1,96 @@
+import { assert, assertEquals } from "../../tests/assert.ts";
+import { join } from "@std/path";
+import { tempDir } from "../../tests/helpers.ts";
+import { Job } from "./job.ts";
+import type { Logger } from "./logger.ts";
+import {
+  CMD_KEPT,
+  COMMIT_BYTES,
+  commitBatches,
+  type JobRecord,
+  jobRecordOf,
+  recordBytes,
+  StateStore,
+} from "./state.ts";
+
+const record = (index: number, cmd: string): JobRecord =>
+  jobRecordOf(new Job(index, cmd, `/w/${index}`), "h");
+
+Deno.test("jobRecordOf() keeps a long command's first characters and its length", () => {
+  const long = record(0, "echo " + "x".repeat(70_000));
+  assertEquals(long.cmd.length, CMD_KEPT + 1);
+  assert(long.cmd.endsWith("…"));
+  assertEquals(long.cmdLength, 70_005);
+  assert(recordBytes(long) < 64 * 1024, "a record must fit one Kv value");
+  assertEquals(record(1, "echo hi").cmd, "echo hi");
+});
+
+Deno.test("commitBatches() cuts by bytes so that no commit passes the budget", () => {
+  const records = Array.from({ length: 500 }, (_, i) => record(i, "y".repeat(8000)));
+  const batches = commitBatches(records);
+  assert(batches.length > 1);
+  assertEquals(batches.flat().length, 500);
+  for (const batch of batches) {
+    const bytes = batch.reduce((sum, r) => sum + recordBytes(r), 0);
+    assert(bytes <= COMMIT_BYTES, `${bytes} bytes in one commit`);
+  }
+  assertEquals(commitBatches(records.slice(0, 3)).length, 1);
+});
+
+Deno.test("StateStore retries failed commits and drops nothing; a newer record wins", async () => {
+  const path = join(await tempDir(), "state.kv");
+  const kv = await Deno.openKv(path);
+  // The real Kv, whose first three commits fail as a full disk or a lock would make them.
+  let failures = 3;
+  const flaky = new Proxy(kv, {
+    get(target, name) {
+      if (name !== "atomic") return Reflect.get(target, name, target).bind?.(target);
+      return () => {
+        const op = target.atomic();
+        return new Proxy(op, {
+          get(inner, key) {
+            if (key === "commit" && failures > 0) {
+              failures--;
+              return () => Promise.reject(new Error("database is locked"));
+            }
+            const value = Reflect.get(inner, key, inner);
+            return typeof value === "function" ? value.bind(inner) : value;
+          },
+        });
+      };
+    },
+  }) as Deno.Kv;
+  const warnings: string[] = [];
+  const logger: Logger = { info: () => {}, warn: (m) => warnings.push(m) };
+  const store = new StateStore(path, flaky, logger);
+  for (let i = 0; i < 50; i++) store.putJob(record(i, `echo ${i}`));
+  store.putJob({ ...record(7, "echo 7"), rc: 42 });
+  assertEquals(await store.flush(), true);
+  assertEquals(failures, 0);
+  const jobs = await store.readJobs();
+  assertEquals(jobs.length, 50);
+  assertEquals(jobs[7].rc, 42);
+  await store.close();
+  assertEquals(warnings, []);
+});
+
+Deno.test("StateStore.close() reports writes that keep failing instead of throwing", async () => {
+  const path = join(await tempDir(), "state.kv");
+  const kv = await Deno.openKv(path);
+  const broken = new Proxy(kv, {
+    get(target, name) {
+      if (name === "atomic") {
+        return () => ({
+          set() {},
+          commit: () => Promise.reject(new Error("disk full")),
+        });
+      }
+      return Reflect.get(target, name, target).bind?.(target);
+    },
+  }) as Deno.Kv;
+  const warnings: string[] = [];
+  const store = new StateStore(path, broken, { info: () => {}, warn: (m) => warnings.push(m) });
+  store.putJob(record(0, "true"));
+  await store.close();
+  assert(warnings.some((w) => w.includes("disk full") && w.includes("1 job(s)")), warnings.join());
+});
