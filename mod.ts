@@ -33,6 +33,8 @@ export { Job, type JobCommand, type JobOptions } from "./src/core/job.ts";
 export {
   JobErrorStrategy,
   type JobErrorStrategyName,
+  type JobOutcome,
+  jobOutcome,
   JobStatus,
   type JobStatusCode,
   type JobStatusName,
@@ -41,10 +43,10 @@ export {
   RC_VANISHED,
 } from "./src/core/status.ts";
 export { SchedulerBase } from "./src/schedulers/base.ts";
-export { Scheduler, SubmissionCancelled } from "./src/schedulers/scheduler.ts";
+export { Scheduler } from "./src/schedulers/scheduler.ts";
 export type { SchedulerOptions } from "./src/schedulers/options.ts";
 export type { JobcmdHook, JobEventHook, JobHooks } from "./src/schedulers/hooks.ts";
-export type { Trial, TrialEnd } from "./src/schedulers/trial.ts";
+export { SubmissionCancelled, type Trial, type TrialEnd } from "./src/schedulers/trial.ts";
 export { SpawningScheduler } from "./src/schedulers/spawning.ts";
 export { LocalScheduler, type LocalSchedulerOptions } from "./src/schedulers/local.ts";
 export { ContainerScheduler } from "./src/schedulers/container.ts";

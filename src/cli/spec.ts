@@ -121,6 +121,11 @@ function checkJob(item: unknown, where: string): JobSpec {
       }
     }
     if (!("cmd" in record)) throw new ValidationError(`${where}: "cmd" is missing`);
+    if (typeof record.cmd !== "string" && !Array.isArray(record.cmd)) {
+      throw new ValidationError(
+        `${where}: "cmd" must be a command line or an argv list, not ${show(record.cmd)}`,
+      );
+    }
     const job = checkJob(record.cmd, `${where} cmd`);
     return {
       cmd: job.cmd,

@@ -173,30 +173,32 @@ export class Job {
    *
    * @param retry Keep the last trial's files.
    */
-  async clean(retry = false): Promise<void> {
-    if (retry) {
-      const dir = join(this.retryDir, String(this.trial));
-      await Deno.mkdir(dir, { recursive: true });
-      await Promise.all(this.trialFiles.map(async (file) => {
-        try {
-          await Deno.rename(file, join(dir, file.slice(this.metadir.length + 1)));
-        } catch (e) {
-          if (!(e instanceof Deno.errors.NotFound)) throw e;
-        }
-      }));
-      return;
-    }
+  clean(retry = false): Promise<void> {
+    // Synchronous on purpose: nothing (a signal's stop) can land between the check that the
+    // run goes on and the trial's start, which would leave the last trial's files moved
+    // away with no new trial to replace them.
     try {
-      Deno.mkdirSync(this.metadir);
+      if (retry) {
+        const dir = join(this.retryDir, String(this.trial));
+        Deno.mkdirSync(dir, { recursive: true });
+        for (const file of this.trialFiles) {
+          ignoreMissing(() =>
+            Deno.renameSync(file, join(dir, file.slice(this.metadir.length + 1)))
+          );
+        }
+        return Promise.resolve();
+      }
+      try {
+        Deno.mkdirSync(this.metadir);
+      } catch (e) {
+        if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+        for (const file of [...this.trialFiles, this.retryDir]) {
+          ignoreMissing(() => Deno.removeSync(file, { recursive: true }));
+        }
+      }
+      return Promise.resolve();
     } catch (e) {
-      if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
-      await Promise.all(
-        [...this.trialFiles, this.retryDir].map((file) =>
-          Deno.remove(file, { recursive: true }).catch((e) => {
-            if (!(e instanceof Deno.errors.NotFound)) throw e;
-          })
-        ),
-      );
+      return Promise.reject(e);
     }
   }
 
@@ -213,5 +215,13 @@ export class Job {
     } catch (e) {
       return e instanceof Deno.errors.NotFound ? Promise.resolve(null) : Promise.reject(e);
     }
+  }
+}
+
+function ignoreMissing(fn: () => void): void {
+  try {
+    fn();
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
   }
 }

@@ -166,7 +166,8 @@ export class Xqute implements PluginRun {
     this.#hashes.set(job, hash);
     const before = this.#previous.get(job.index);
     await this.plugins.event("onJobInit", this.scheduler, job);
-    if (this.resume && before?.status === JobStatus.FINISHED && before.hash === hash) {
+    const finished = before?.status === "FINISHED" || before?.status === "SKIPPED";
+    if (this.resume && finished && before?.hash === hash) {
       job.skipped = true;
       job.rc = before.rc;
       job.trial = before.trial;
@@ -319,6 +320,12 @@ export class Xqute implements PluginRun {
       this.#signal,
       this.#halted,
     );
+    for (const job of this.jobs) {
+      // Jobs that never started are CANCELLED now, as in the summary.
+      if (job.status === JobStatus.QUEUED || job.status === JobStatus.INIT) {
+        this.#store?.putJob(jobRecordOf(job, this.#hashes.get(job) ?? "", true));
+      }
+    }
     if (this.#runRecord) {
       this.#runRecord.state = this.#signal ? "interrupted" : this.#halted ? "halted" : "done";
       this.#runRecord.signal = this.#signal;

@@ -288,8 +288,8 @@ Deno.test("Xqute records the run and every job in Deno.Kv at <workdir>/state.kv"
   assertEquals(state.run.pid, Deno.pid);
   assertEquals(state.run.runId, xq.runId);
   assertEquals(state.jobs.map((j) => [j.index, j.status, j.rc, j.trial]), [
-    [0, JobStatus.FINISHED, 0, 1],
-    [1, JobStatus.FAILED, 2, 1],
+    [0, "FINISHED", 0, 1],
+    [1, "FAILED", 2, 1],
   ]);
   assert(state.jobs[0].startedAt! >= state.jobs[0].submittedAt!);
   assert(state.jobs[0].endedAt! >= state.jobs[0].startedAt!);
@@ -306,7 +306,7 @@ Deno.test("Xqute Kv state is readable from another process while the run goes on
   const script = `const kv = await Deno.openKv(${JSON.stringify(join(workdir, "state.kv"))});
     for (let i = 0; i < 100; i++) {
       const j = (await kv.get(["job", 1])).value;
-      if (j && j.status === 4) { console.log("running", (await kv.get(["run"])).value.state); break; }
+      if (j && j.status === "RUNNING") { console.log("running", (await kv.get(["run"])).value.state); break; }
       await new Promise((r) => setTimeout(r, 50));
     }`;
   const out = await new Deno.Command(Deno.execPath(), {

@@ -230,10 +230,18 @@ export abstract class SchedulerBase {
    */
   wrappedJobScript(job: Job): Promise<string> {
     // Small files on the job path are written synchronously: a thread-pool hop costs more.
+    // The wrapper is made new, never written through a file that is there already: in a
+    // metadir shared with another user (sticky, see ContainerScheduler), a file someone else
+    // put under the wrapper's name can be neither removed nor written through, and fails
+    // the submission instead of running.
+    const path = join(job.metadir, this.wrapperName);
     try {
-      Deno.writeTextFileSync(join(job.metadir, this.wrapperName), this.wrapJobScript(job), {
-        mode: 0o644,
-      });
+      try {
+        Deno.removeSync(path);
+      } catch (e) {
+        if (!(e instanceof Deno.errors.NotFound)) throw e;
+      }
+      Deno.writeTextFileSync(path, this.wrapJobScript(job), { mode: 0o644, createNew: true });
     } catch (e) {
       return Promise.reject(e);
     }

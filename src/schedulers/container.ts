@@ -1,7 +1,7 @@
 // The container scheduler: each job's wrapper runs in a Docker, Podman or Apptainer container.
 
 import type { Job } from "../core/job.ts";
-import { shellQuote } from "../core/shell.ts";
+import { shellJoin, shellQuote } from "../core/shell.ts";
 import type { Engine } from "../engines/engine.ts";
 import { hostPathOf, type Mount } from "../engines/mounts.ts";
 import { engineFor } from "../engines/select.ts";
@@ -93,9 +93,9 @@ export class ContainerScheduler extends SpawningScheduler {
     return `${this.name}-${this.engine.name}`;
   }
 
-  /** The entrypoint, as the wrapper's interpreter line. */
+  /** The entrypoint, quoted as a shell would need it, as the wrapper's interpreter line. */
   override get wrapperShebang(): string {
-    return this.entrypoint.join(" ");
+    return shellJoin(this.entrypoint);
   }
 
   /** A killed job's client has this long to end before its group gets SIGKILL. */
@@ -275,7 +275,10 @@ export class ContainerScheduler extends SpawningScheduler {
     if (Deno.uid() === 0 && Number.isInteger(uid) && (gid === undefined || Number.isInteger(gid))) {
       await Deno.chown(job.metadir, uid, Number.isInteger(gid) ? gid : null);
     } else {
-      await Deno.chmod(job.metadir, 0o777);
+      // Not root, so not able to give the metadir away: everyone may write in it, but with
+      // the sticky bit only a file's owner may remove or replace it, and the wrapper is this
+      // user's, read-only to others.
+      await Deno.chmod(job.metadir, 0o1777);
     }
   }
 }

@@ -53,3 +53,42 @@ export function explainProcessEnd(
       (said ? `: ${said}` : "")
     : `xqc: the job did not start (${how})` + (said ? `: ${said}` : "");
 }
+
+/**
+ * An error as a sentence.
+ *
+ * @param e What was thrown.
+ * @returns Its message.
+ */
+export function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/**
+ * Write a job file, quietly: the metadir may be gone (a removed workdir), and the Kv
+ * record still says it.
+ *
+ * @param path The file.
+ * @param text Its text.
+ */
+export function writeQuietly(path: string, text: string): void {
+  try {
+    Deno.writeTextFileSync(path, text);
+  } catch {
+    // The metadir may be gone (a removed workdir); the Kv record still says it.
+  }
+}
+
+/**
+ * Append to a job file, quietly (as {@linkcode writeQuietly}).
+ *
+ * @param path The file.
+ * @param text The text.
+ */
+export function appendQuietly(path: string, text: string): void {
+  try {
+    Deno.writeTextFileSync(path, text, { append: true });
+  } catch {
+    // As above.
+  }
+}

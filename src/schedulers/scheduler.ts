@@ -6,17 +6,8 @@ import { type Logger, stderrLogger } from "../core/logger.ts";
 import { JobErrorStrategy, JobStatus, type JobStatusCode, RC_REFUSED } from "../core/status.ts";
 import { SchedulerBase } from "./base.ts";
 import type { JobEventHook, JobHooks } from "./hooks.ts";
-import { killedRc, lostRc } from "./outcome.ts";
-import type { Trial, TrialEnd } from "./trial.ts";
-
-/** Thrown by `submitJob` when the run stopped before the job could start. */
-export class SubmissionCancelled extends Error {
-  /** The job was not started: the run is stopping. */
-  constructor() {
-    super("The run is stopping: the job was not started");
-    this.name = "SubmissionCancelled";
-  }
-}
+import { appendQuietly, errorText, killedRc, lostRc, writeQuietly } from "./outcome.ts";
+import { SubmissionCancelled, type Trial, type TrialEnd } from "./trial.ts";
 
 /**
  * The abstract scheduler: it submits jobs to something that runs them, knows when they
@@ -102,12 +93,17 @@ export abstract class Scheduler extends SchedulerBase {
    * @param job The job.
    */
   async submitJobAndUpdateStatus(job: Job): Promise<void> {
-    if (this.cancelled || (await this.jobIsSubmittedOrRunning(job))) return;
+    if (this.cancelled) return this.#notStarted(job);
+    if (await this.jobIsSubmittedOrRunning(job)) return;
     if (!(await this.hooks.event("onJobSubmitting", this, job))) return;
     await this.#takeSlot(job);
-    if (this.cancelled) return this.#releaseSlot(job);
+    if (this.cancelled) {
+      this.#releaseSlot(job);
+      return this.#notStarted(job);
+    }
     try {
-      if (job.trial === 0) await job.clean();
+      // A first trial starts from a clean metadir; a retry keeps the last trial's files.
+      await job.clean(job.trial > 0);
       job.trial++;
       job.killed = false;
       job.killReason = null;
@@ -213,14 +209,14 @@ export abstract class Scheduler extends SchedulerBase {
   }
 
   /**
-   * Run a failed job again: its files move to `job.retry/<trial>/` and it is submitted.
+   * Run a failed job again: it is submitted, and its files move to `job.retry/<trial>/`
+   * when its next trial starts (a stop before then leaves them where they are).
    *
    * @param job The job.
    */
   async retryJob(job: Job): Promise<void> {
     if (this.cancelled) return;
     this.#trials.delete(job);
-    await job.clean(true);
     job.jid = "";
     this.setStatus(job, JobStatus.QUEUED);
     await this.submitJobAndUpdateStatus(job);
@@ -319,7 +315,7 @@ export abstract class Scheduler extends SchedulerBase {
     const trial = this.#trials.get(job);
     if (e instanceof SubmissionCancelled && !trial) {
       job.trial--;
-      return;
+      return this.#notStarted(job);
     }
     if (trial && !trial.hasEnded) {
       // Started, then something failed: do not leave it running unwatched.
@@ -337,6 +333,11 @@ export abstract class Scheduler extends SchedulerBase {
     writeQuietly(job.statusFile, `${JobStatus.FAILED}\n`);
     this.setStatus(job, JobStatus.FAILED);
     await this.tell("onJobFailed", job);
+  }
+
+  /** A retry the stop cancelled: the job's last trial, which failed, stands. */
+  #notStarted(job: Job): void {
+    if (job.trial > 0 && job.status === JobStatus.QUEUED) this.setStatus(job, JobStatus.FAILED);
   }
 
   async #poll(job: Job): Promise<void> {
@@ -395,25 +396,5 @@ export abstract class Scheduler extends SchedulerBase {
 
   #releaseSlot(job: Job): void {
     if (this.#starting.delete(job)) this.#startWaiters.shift()?.();
-  }
-}
-
-function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
-
-function writeQuietly(path: string, text: string): void {
-  try {
-    Deno.writeTextFileSync(path, text);
-  } catch {
-    // The metadir may be gone (a removed workdir); the Kv record still says it.
-  }
-}
-
-function appendQuietly(path: string, text: string): void {
-  try {
-    Deno.writeTextFileSync(path, text, { append: true });
-  } catch {
-    // As above.
   }
 }

@@ -28,3 +28,12 @@ export interface Trial {
    */
   abandon(why: string): void;
 }
+
+/** Thrown by `submitJob` when the run stopped before the job could start. */
+export class SubmissionCancelled extends Error {
+  /** The job was not started: the run is stopping. */
+  constructor() {
+    super("The run is stopping: the job was not started");
+    this.name = "SubmissionCancelled";
+  }
+}

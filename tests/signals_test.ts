@@ -1,0 +1,83 @@
+// How xqc run answers signals: SIGHUP as SIGTERM (exit 129), a third SIGINT quits at once,
+// and a daemon that stops answering cannot hang a stop (every engine call has a deadline).
+
+import { assert, assertEquals, assertStringIncludes } from "./assert.ts";
+import { join } from "@std/path";
+import { finish, startRunning, xqc } from "./cli_helpers.ts";
+import { startSecondDockerd } from "./dockerd.ts";
+import { checkEngines, containersOf, readJobFile, tempDir, TEST_IMAGE, testOn } from "./helpers.ts";
+import { readState } from "../mod.ts";
+
+await checkEngines("docker");
+
+testOn(
+  "docker",
+  "SIGHUP (a closed terminal) stops xqc run like SIGTERM: no container, exit 129",
+  async () => {
+    const dir = await tempDir();
+    const workdir = join(dir, "wd");
+    await Deno.writeTextFile(join(dir, "jobs"), "sleep 60\nsleep 60\n");
+    const child = await startRunning(
+      ["run", "-i", TEST_IMAGE, "-n", "2", "-w", workdir, "-j", "jobs"],
+      workdir,
+      2,
+      { cwd: dir },
+    );
+    child.kill("SIGHUP");
+    const result = await finish(child);
+    assertEquals(result.code, 129, result.stderr);
+    assertEquals(await containersOf("docker", workdir), []);
+    assertEquals((await readState(workdir))?.run?.state, "interrupted");
+    assertStringIncludes(await readJobFile(workdir, 0, "job.stderr"), "the run received SIGHUP");
+  },
+);
+
+testOn("docker", "a third SIGINT quits at once, saying what may still run", async () => {
+  const dir = await tempDir();
+  const workdir = join(dir, "wd");
+  const child = await startRunning(
+    ["run", "-i", TEST_IMAGE, "-w", workdir, "--", "sleep", "60"],
+    workdir,
+    1,
+    { cwd: dir },
+  );
+  for (let i = 0; i < 3; i++) {
+    child.kill("SIGINT");
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  const result = await finish(child);
+  assertEquals(result.code, 130, result.stderr);
+  assertStringIncludes(result.stderr, "SIGINT a third time: quitting now");
+  assertStringIncludes(result.stderr, `xqc kill -w ${workdir}`);
+  // What it said may run is stopped by xqc kill.
+  assertEquals((await xqc(["kill", "-w", workdir])).code, 0);
+  assertEquals(await containersOf("docker", workdir), []);
+});
+
+testOn("docker", "SIGINT while the daemon is frozen: the stop has deadlines and ends", async () => {
+  const second = await startSecondDockerd();
+  try {
+    const dir = await tempDir();
+    const workdir = join(dir, "wd");
+    const child = await startRunning(
+      ["run", "-i", TEST_IMAGE, "-w", workdir, "--", "sleep", "300"],
+      workdir,
+      1,
+      { cwd: dir, env: second.env },
+    );
+    second.process.kill("SIGSTOP");
+    const start = performance.now();
+    child.kill("SIGINT");
+    const ended = await Promise.race([
+      finish(child),
+      new Promise<null>((r) => setTimeout(() => r(null), 90_000)),
+    ]);
+    if (ended === null) child.kill("SIGKILL");
+    assert(ended !== null, "xqc run hung on a frozen daemon");
+    assertEquals(ended.code, 130, ended.stderr);
+    assert(performance.now() - start < 60_000, `${performance.now() - start} ms`);
+    assertStringIncludes(await readJobFile(workdir, 0, "job.stderr"), "the run received SIGINT");
+  } finally {
+    await second.stop();
+  }
+});
