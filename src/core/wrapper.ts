@@ -37,12 +37,13 @@ export interface WrapperParts {
 }
 
 /**
- * Render a job's bash wrapper. It writes RUNNING (4) to `job.status`, runs the command in
- * its own process group with its stdout and stderr in `job.stdout` and `job.stderr`, and
- * from an EXIT trap kills what the command left in its group, writes `job.rc` and
- * FINISHED (6) or FAILED (7), explaining rc 124, 126, 127 and 137 in `job.stderr`. Stop
- * signals (HUP, INT, TERM) and a timeout go to the command's whole group. It needs only
- * bash (and `sleep` and `kill` when a timeout is set).
+ * Render a job's bash wrapper. It writes RUNNING (4) to `job.status`, runs the command
+ * with its stdout and stderr in `job.stdout` and `job.stderr`, and from an EXIT trap
+ * writes `job.rc` and FINISHED (6) or FAILED (7), explaining rc 124, 126, 127 and 137 in
+ * `job.stderr`. With a timeout the command runs in its own process group, which the
+ * timeout, stop signals (HUP, INT, TERM) and the command's end take whole; without one it
+ * runs in the foreground, in the wrapper's group, which the scheduler takes whole. It needs
+ * only bash (and `sleep` and `kill` when a timeout is set).
  *
  * @param parts The pieces of the wrapper.
  * @returns The wrapper's text.
@@ -80,7 +81,7 @@ xqc_timed_out=0
 xqc_end() {
   xqc_rc=$?
   [ -n "$xqc_stopped" ] && xqc_rc=$xqc_stopped
-  # What the job left in its process group (background children) ends with it.
+  # What a timed command left in its own process group ends with it.
   [ -n "$xqc_child" ] && kill -KILL -- -"$xqc_child" 2>/dev/null
   case $xqc_rc in
     124) [ "$xqc_timed_out" = 1 ] && ${say(`the job timed out after ${timeout} s (rc 124)`)} ;;
@@ -94,7 +95,8 @@ ${indent(section("postscript", parts.postscript))}
 ${indent(section("plugins: onJobcmdEnd", parts.end))}
   exit "$xqc_rc"
 }
-# A stop signal goes to the command's whole process group; the wrapper then waits for it.
+# A stop signal reaches a foreground command with the wrapper's group; a timed command
+# has its own group, where the wrapper sends it, and then waits for the command to end.
 xqc_stop() {
   xqc_stopped=$1
   [ -n "$xqc_child" ] || exit "$1"
@@ -107,23 +109,32 @@ trap 'xqc_stop 143 TERM' TERM
 ${section("prescript", parts.prescript)}
 xqc_cmd=(${cmd})
 ${section("plugins: onJobcmdPrep", parts.prep)}
-# The command runs in its own process group (job control on for this one spawn).
-set -m
+${timeout ? timedRun(timeout) : foregroundRun()}
+`;
+}
+
+function foregroundRun(): string {
+  // The command stays in the wrapper's process group, which whoever started the wrapper
+  // kills whole when it ends (a local or apptainer job) or which ends with the container.
+  return `"\${xqc_cmd[@]}" >"$xqc_meta/job.stdout" 2>"$xqc_meta/job.stderr" </dev/null
+exit $?`;
+}
+
+function timedRun(seconds: number): string {
+  // The command runs in the background, in its own process group (job control on for this
+  // one spawn), so that the watchdog's USR1 can interrupt wait and the timeout reaches
+  // the whole group.
+  return `set -m
 "\${xqc_cmd[@]}" >"$xqc_meta/job.stdout" 2>"$xqc_meta/job.stderr" </dev/null &
 xqc_child=$!
 set +m
-${timeout ? watchdog(timeout) : "# timeout: none"}
+${watchdog(seconds)}
 wait "$xqc_child"; xqc_rc=$?
 # A trapped signal interrupts wait: wait again until the command has ended.
 while kill -0 "$xqc_child" 2>/dev/null; do wait "$xqc_child"; xqc_rc=$?; done
-${
-    timeout
-      ? `kill -TERM "$xqc_watch" 2>/dev/null
-[ "$xqc_timed_out" = 1 ] && xqc_rc=124`
-      : ""
-  }
-exit "$xqc_rc"
-`;
+kill -TERM "$xqc_watch" 2>/dev/null
+[ "$xqc_timed_out" = 1 ] && xqc_rc=124
+exit "$xqc_rc"`;
 }
 
 function watchdog(seconds: number): string {

@@ -1,10 +1,9 @@
 // The container scheduler: each job's wrapper runs in a Docker, Podman or Apptainer container.
 
 import type { Job } from "../core/job.ts";
-import { shellJoin, shellQuote } from "../core/shell.ts";
 import type { Engine } from "../engines/engine.ts";
-import { hostPathOf, type Mount } from "../engines/mounts.ts";
-import { engineFor } from "../engines/select.ts";
+import type { Mount } from "../engines/mounts.ts";
+import { ContainerLauncher } from "./container_launcher.ts";
 import {
   CONTAINER_OPTION_KEYS,
   type ContainerSchedulerOptions,
@@ -34,27 +33,11 @@ export class ContainerScheduler extends SpawningScheduler {
   readonly name: string = "container";
   /** The image, as the engine wants it. */
   override readonly image: string;
-  /** What runs the wrapper in the container. */
-  readonly entrypoint: string[];
   /** The engine binary's path. */
   override readonly bin: string;
-  /** The engine. */
-  readonly engine: Engine;
-  /** The mounts, the workdir's last. */
-  readonly volumes: Mount[];
-  /** Variables of the named mounts: name → in-container path. */
-  readonly pathEnvs: Record<string, string>;
-  /** `--rm`. */
-  readonly remove: boolean;
-  /** `--user` (docker/podman). */
-  readonly user: string;
-  /** More engine arguments. */
-  readonly binArgs: string[];
-  /** What identifies the image's content, once `prepare()` has checked it. */
-  imageId: string | null = null;
+  #launcher: ContainerLauncher;
 
   #leftovers: Promise<string[]> | null = null;
-  #shared: boolean | null = null;
 
   /**
    * Make a container scheduler: checks the options, the volumes and that the engine
@@ -65,27 +48,44 @@ export class ContainerScheduler extends SpawningScheduler {
   constructor(options: ContainerSchedulerOptions) {
     const resolved = resolveContainerOptions(options);
     super(resolved.base, CONTAINER_OPTION_KEYS);
-    this.engine = engineFor(resolved.bin);
+    this.#launcher = new ContainerLauncher(resolved, this);
     this.bin = this.engine.bin;
-    this.image = this.engine.imageRef(resolved.image);
-    this.entrypoint = resolved.entrypoint;
-    this.remove = resolved.remove;
-    this.user = resolved.user;
-    this.binArgs = resolved.binArgs;
-    this.pathEnvs = resolved.pathEnvs;
-    this.volumes = [...resolved.mounts];
-    // A volume may cover the workdir already (volumeAsCwd with the default workdir).
-    if (hostPathOf(this.volumes, this.mountedWorkdir) !== this.workdir) {
-      this.volumes.push({ host: this.workdir, container: this.mountedWorkdir, options: "" });
-    }
-    const clash = this.volumes.find((m) =>
-      m.container === this.mountedWorkdir && m.host !== this.workdir
-    );
-    if (clash) {
-      throw new TypeError(
-        `Mount point "${this.mountedWorkdir}" is given two host paths: "${clash.host}" and the workdir "${this.workdir}"`,
-      );
-    }
+    this.image = this.#launcher.image;
+  }
+
+  /** The engine. */
+  get engine(): Engine {
+    return this.#launcher.engine;
+  }
+
+  /** The mounts, the workdir's last. */
+  get volumes(): Mount[] {
+    return this.#launcher.volumes;
+  }
+
+  /** What runs the wrapper in the container. */
+  get entrypoint(): string[] {
+    return this.#launcher.entrypoint;
+  }
+
+  /** The container user (docker/podman). */
+  get user(): string {
+    return this.#launcher.user;
+  }
+
+  /** Whether containers are removed when they end (docker/podman `--rm`). */
+  get remove(): boolean {
+    return this.#launcher.remove;
+  }
+
+  /** More engine arguments, put before the image. */
+  get binArgs(): string[] {
+    return this.#launcher.binArgs;
+  }
+
+  /** What identifies the image's content, once `prepare()` has checked it. */
+  get imageId(): string | null {
+    return this.#launcher.imageId;
   }
 
   /** `container-<engine>`, as in `job.wrapped.container-docker`. */
@@ -95,7 +95,7 @@ export class ContainerScheduler extends SpawningScheduler {
 
   /** The entrypoint, quoted as a shell would need it, as the wrapper's interpreter line. */
   override get wrapperShebang(): string {
-    return shellJoin(this.entrypoint);
+    return this.#launcher.shebang;
   }
 
   /** A killed job's client has this long to end before its group gets SIGKILL. */
@@ -112,7 +112,7 @@ export class ContainerScheduler extends SpawningScheduler {
     // Listing a crashed run's containers only reads: it goes along with the image check.
     this.#leftovers = this.engine.leftovers(this.workdir);
     this.#leftovers.catch(() => {});
-    this.imageId = await this.engine.checkImage(this.image);
+    await this.#launcher.checkImage();
   }
 
   /**
@@ -138,14 +138,7 @@ export class ContainerScheduler extends SpawningScheduler {
    * @returns The values for the resume hash.
    */
   override jobIdentity(job: Job): Record<string, unknown> {
-    return {
-      ...super.jobIdentity(job),
-      image: this.imageId ?? this.image,
-      entrypoint: this.entrypoint,
-      volumes: this.volumes,
-      user: this.user,
-      binArgs: this.binArgs,
-    };
+    return { ...super.jobIdentity(job), ...this.#launcher.identity() };
   }
 
   /**
@@ -165,22 +158,12 @@ export class ContainerScheduler extends SpawningScheduler {
    * @returns The argv.
    */
   engineCommand(job: Job): string[] {
-    return this.engine.runArgv({
-      image: this.image,
-      entrypoint: this.entrypoint,
-      mounts: this.volumes,
-      envNames: Object.keys(super.processEnv(job)),
-      cwd: this.cwd || this.mountedWorkdir,
-      binArgs: this.binArgs,
-      remove: this.remove,
-      user: this.user,
-      name: this.containerName(job),
-      labels: {
-        "xqc.run": this.runId,
-        "xqc.workdir": this.workdir,
-        "xqc.job": String(job.index),
-      },
-    });
+    return this.#launcher.argv(
+      job,
+      this.containerName(job),
+      this.runId,
+      Object.keys(super.processEnv(job)),
+    );
   }
 
   /**
@@ -200,10 +183,7 @@ export class ContainerScheduler extends SpawningScheduler {
    * @returns Bash code.
    */
   override jobcmdInit(job: Job): string {
-    const exports = Object.entries(this.pathEnvs).map(([name, path]) =>
-      `export ${name}=${shellQuote(path)}`
-    );
-    return [...exports, super.jobcmdInit(job)].filter(Boolean).join("\n");
+    return [this.#launcher.exports, super.jobcmdInit(job)].filter(Boolean).join("\n");
   }
 
   /**
@@ -214,7 +194,7 @@ export class ContainerScheduler extends SpawningScheduler {
    * @returns The container name (docker/podman) or the pid (apptainer).
    */
   override async submitJob(job: Job): Promise<string> {
-    await this.#shareMetadir(job);
+    await this.#launcher.shareMetadir(job);
     return await super.submitJob(job);
   }
 
@@ -235,7 +215,7 @@ export class ContainerScheduler extends SpawningScheduler {
    * @param job The job.
    */
   terminate(job: Job): Promise<void> {
-    return this.engine.kill(job.jid, this.remove);
+    return this.engine.kill(job.jid, this.#launcher.remove);
   }
 
   /**
@@ -256,29 +236,5 @@ export class ContainerScheduler extends SpawningScheduler {
    */
   protected override async liveJids(jobs: readonly Job[]): Promise<Set<string>> {
     return await this.engine.liveJobs(this.runId) ?? await super.liveJids(jobs);
-  }
-
-  async #shareMetadir(job: Job): Promise<void> {
-    const user = this.engine.containerUser(this.user);
-    if (user === null) return;
-    if (this.#shared === null) {
-      const info = await Deno.stat(this.workdir);
-      const [uid, gid] = user.split(":");
-      this.#shared = !(String(info.uid) === uid && (gid === undefined || String(info.gid) === gid));
-      if (this.#shared) {
-        // The container's user must reach its metadir through the mounted workdir.
-        await Deno.chmod(this.workdir, (info.mode ?? 0o755) & 0o777 | 0o011);
-      }
-    }
-    if (!this.#shared) return;
-    const [uid, gid] = user.split(":").map(Number);
-    if (Deno.uid() === 0 && Number.isInteger(uid) && (gid === undefined || Number.isInteger(gid))) {
-      await Deno.chown(job.metadir, uid, Number.isInteger(gid) ? gid : null);
-    } else {
-      // Not root, so not able to give the metadir away: everyone may write in it, but with
-      // the sticky bit only a file's owner may remove or replace it, and the wrapper is this
-      // user's, read-only to others.
-      await Deno.chmod(job.metadir, 0o1777);
-    }
   }
 }
