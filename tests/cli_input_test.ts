@@ -173,7 +173,7 @@ const cases: Case[] = [
   {
     name: "volumes with the local scheduler",
     args: () => ["run", "--scheduler", "local", "-v", "/tmp:/x", "--", "true"],
-    message: `"volumes" needs the container scheduler`,
+    message: `"volumes" needs the container or slurm scheduler`,
   },
   {
     name: "an engine binary that does not exist",

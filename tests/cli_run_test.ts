@@ -233,7 +233,7 @@ testOn("docker", "xqc status reads a live run from another process, and --json",
     /^run \w+ {2}container-docker {2}image xqc-test:latest {2}forks 2 {2}pid \d+ \(alive\)/,
   );
   assertStringIncludes(live.stdout, "state running");
-  assertMatch(live.stdout, /\n0 +RUNNING +1 +\d+m?s( \d+ms)? +sleep 3\n/);
+  assertMatch(live.stdout, /\n0 +RUNNING +1 +\d+m?s( \d+ms)? +xqc-\w+-0-1 +sleep 3\n/);
   const json = JSON.parse((await xqc(["status", "-w", workdir, "--json"])).stdout);
   assertEquals(json.run.alive, true);
   // One vocabulary: names, as in the summary.

@@ -2,12 +2,14 @@
 
 import { join } from "@std/path";
 import { readState } from "../mod.ts";
-import { engineProblem, ensureImage, sh } from "./image.ts";
+import { engineProblem, ensureImage, run, sh } from "./image.ts";
 
 export { imageFor, sh, TEST_IMAGE, TEST_SIF } from "./image.ts";
 
-/** The engines the tests know. */
-export type TestEngine = "docker" | "podman" | "apptainer";
+/** The container engines the tests know. */
+export type ContainerEngine = "docker" | "podman" | "apptainer";
+/** The engines the tests know, and the Slurm cluster. */
+export type TestEngine = ContainerEngine | "slurm";
 
 const required = new Set(
   (Deno.env.get("XQC_REQUIRE_ENGINES") ?? "").split(",").map((s) => s.trim()).filter(Boolean),
@@ -15,7 +17,15 @@ const required = new Set(
 const ready = new Map<TestEngine, Promise<string | null>>();
 
 async function prepare(engine: TestEngine): Promise<string | null> {
+  if (engine === "slurm") return await slurmProblem();
   return await engineProblem(engine) ?? await ensureImage(engine);
+}
+
+/** Why the Slurm cluster cannot run jobs here (`../shared/cluster/slurm-up.sh` starts it). */
+async function slurmProblem(): Promise<string | null> {
+  if ((await run(["sh", "-c", "command -v sbatch"])).code !== 0) return "slurm is not installed";
+  const ping = await run(["scontrol", "ping"]);
+  return /is UP/.test(ping.out) ? null : `the slurm controller does not answer: ${ping.out.trim()}`;
 }
 
 /**
@@ -74,7 +84,7 @@ export function tempDir(prefix = "xqc-test-"): Promise<string> {
 }
 
 /** The engines, for tests that run on each. */
-export const ENGINE_NAMES: TestEngine[] = ["docker", "podman", "apptainer"];
+export const ENGINE_NAMES: ContainerEngine[] = ["docker", "podman", "apptainer"];
 
 /** Names of the containers of a workdir that the engine still has. */
 export async function containersOf(

@@ -44,7 +44,12 @@ Options:
       --prescript BASH     run before each job's command
       --postscript BASH    run after each job's command
       --recheck-interval S check every S seconds that running jobs still exist (default 60)
-      --scheduler NAME     container (default) or local (bash on this host)
+      --scheduler NAME     container (default), local (bash on this host) or slurm
+      --slurm-opt K=V      an sbatch option for every job (K alone: a bare flag); repeat
+      --slurm-array        submit the jobs as job arrays (--no-slurm-array: never; default:
+                           when 50 or more are submitted at once)
+      --poll-interval S    seconds between two looks at the Slurm queue (default 1)
+      --sbatch, --squeue, --scancel PATH   Slurm's programs (default: on PATH)
       --resume             skip jobs that finished in this workdir with the same command,
                            envs, image content and options
       --dry-run            print each job's engine command; start nothing

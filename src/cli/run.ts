@@ -1,7 +1,6 @@
 // `xqc run`: build the run from the request, feed it, print the summary, map it to an exit code.
 
 import { ValidationError } from "../core/errors.ts";
-import { shellJoin } from "../core/shell.ts";
 import type { RunSummary } from "../core/summary.ts";
 import { SIGNAL_EXIT_CODES } from "../run/signals.ts";
 import { Xqute } from "../run/xqute.ts";
@@ -10,7 +9,8 @@ import { HELP } from "./help.ts";
 import type { Io } from "./io.ts";
 import { type ProgressMode, type ProgressReporter, progressReporter } from "./progress.ts";
 import { type RunRequest, runRequest } from "./run_request.ts";
-import { type JobSpec, xquteOptionsOf } from "./spec.ts";
+import { xquteOptionsOf } from "./run_options.ts";
+import type { JobSpec } from "./spec.ts";
 
 /** Library errors about options are usage errors on the command line. */
 function asUsageError(e: unknown): unknown {
@@ -31,11 +31,10 @@ function dryRun(xq: Xqute, jobs: JobSpec[], io: Io): number {
   for (const [index, job] of jobs.entries()) {
     const created = scheduler.createJob(index, job.cmd, job.envs);
     created.trial = 1;
-    const argv = scheduler.submissionArgv(created);
     const names = Object.keys({ ...scheduler.envs, ...job.envs });
     io.out(
       `# job ${index}: ${created.cmdText}${names.length ? ` (envs: ${names.join(", ")})` : ""}\n${
-        shellJoin(argv)
+        scheduler.describeSubmission(created)
       }\n`,
     );
   }
@@ -80,12 +79,14 @@ export async function commandRun(args: string[], io: Io): Promise<number> {
     }
   };
   // The first feed checks the engine and claims the workdir; then the run starts while the
-  // rest are fed, so the first job does not wait for the ten-thousandth to be queued.
-  await feed(request.jobs[0]);
+  // rest are fed, so the first job does not wait for the ten-thousandth to be queued. A
+  // cluster gets them all at once instead, so that they can go in arrays.
+  const upFront = xq.scheduler.name === "slurm" ? request.jobs.length : 1;
+  for (const job of request.jobs.slice(0, upFront)) await feed(job);
   let summary: RunSummary;
   try {
     await xq.runUntilComplete({ keepFeeding: true });
-    for (const job of request.jobs.slice(1)) {
+    for (const job of request.jobs.slice(upFront)) {
       if (!xq.feeding) break; // interrupted while feeding
       await feed(job);
     }

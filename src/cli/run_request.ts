@@ -54,10 +54,14 @@ const RUN_FLAGS: FlagSpec = {
     "postscript",
     "recheck-interval",
     "scheduler",
+    "sbatch",
+    "squeue",
+    "scancel",
+    "poll-interval",
   ],
   boolean: ["resume", "dry-run", "json", "quiet"],
-  negatable: ["remove"],
-  collect: ["volume", "env", "bin-arg"],
+  negatable: ["remove", "slurm-array"],
+  collect: ["volume", "env", "bin-arg", "slurm-opt"],
   alias: {
     f: "file",
     j: "jobs",
@@ -82,6 +86,9 @@ const VALUE_FLAGS: readonly [string, keyof BatchSpec][] = [
   ["prescript", "prescript"],
   ["postscript", "postscript"],
   ["scheduler", "scheduler"],
+  ["sbatch", "sbatch"],
+  ["squeue", "squeue"],
+  ["scancel", "scancel"],
 ];
 
 /** Flags with a number. */
@@ -90,6 +97,7 @@ const NUMBER_FLAGS: readonly [string, keyof BatchSpec, boolean][] = [
   ["num-retries", "numRetries", true],
   ["timeout", "timeout", false],
   ["recheck-interval", "recheckInterval", false],
+  ["poll-interval", "pollInterval", false],
 ];
 
 /** The spec the flags give, each value checked as the spec's own would be. */
@@ -108,6 +116,9 @@ function specOfFlags(flags: Flags): BatchSpec {
   const envs = flagList(flags, "env");
   if (envs) spec.envs = Object.fromEntries(envs.map(parseEnvFlag));
   if (typeof flags.remove === "boolean") spec.remove = flags.remove;
+  if (typeof flags["slurm-array"] === "boolean") spec.slurmArray = flags["slurm-array"];
+  const slurmOpts = flagList(flags, "slurm-opt");
+  if (slurmOpts) set("slurm-opt", "slurmOpts", parseSlurmOpts(slurmOpts));
   const entrypoint = flagString(flags, "entrypoint");
   if (entrypoint !== undefined) {
     let words: string[];
@@ -119,6 +130,25 @@ function specOfFlags(flags: Flags): BatchSpec {
     set("entrypoint", "entrypoint", words.length === 1 ? words[0] : words);
   }
   return spec as BatchSpec;
+}
+
+/**
+ * `--slurm-opt KEY=VALUE` flags as sbatch options: `KEY` alone is a bare flag, a key given
+ * twice is a list (the flag repeated).
+ */
+function parseSlurmOpts(items: readonly string[]): Record<string, string | true | string[]> {
+  const options: Record<string, string | true | string[]> = {};
+  for (const item of items) {
+    const at = item.indexOf("=");
+    const key = at < 0 ? item : item.slice(0, at);
+    const value: string | true = at < 0 ? true : item.slice(at + 1);
+    const before = options[key];
+    if (before === undefined) options[key] = value;
+    else if (value === true || before === true) {
+      throw new ValidationError(`Option --slurm-opt "${key}" is given as a flag and a value`);
+    } else options[key] = [...(Array.isArray(before) ? before : [before]), value];
+  }
+  return options;
 }
 
 async function readJobsFile(path: string): Promise<JobSpec[]> {

@@ -4,7 +4,7 @@ import { parse as parseYaml } from "@std/yaml";
 import { ValidationError } from "../core/errors.ts";
 import { isEnvName } from "../core/job.ts";
 import { shellSplit } from "../core/shell.ts";
-import type { XquteOptions } from "../run/xqute.ts";
+import { sbatchLines, type SbatchValue } from "../schedulers/slurm_options.ts";
 
 /** One job of a spec. */
 export interface JobSpec {
@@ -16,7 +16,7 @@ export interface JobSpec {
 
 /** A batch: the options of `xqc run` and its jobs. */
 export interface BatchSpec {
-  scheduler?: "local" | "container";
+  scheduler?: "local" | "container" | "slurm";
   image?: string;
   bin?: string;
   forks?: number;
@@ -38,10 +38,27 @@ export interface BatchSpec {
   jobnamePrefix?: string;
   submissionBatch?: number;
   recheckInterval?: number;
+  slurmOpts?: Record<string, SbatchValue>;
+  slurmArray?: boolean | "auto";
+  sbatch?: string;
+  squeue?: string;
+  scancel?: string;
+  pollInterval?: number;
   jobs?: JobSpec[];
 }
 
-type Kind = "string" | "int" | "number" | "bool" | "strings" | "envs" | "argv" | "choice" | "jobs";
+type Kind =
+  | "string"
+  | "int"
+  | "number"
+  | "bool"
+  | "strings"
+  | "envs"
+  | "argv"
+  | "choice"
+  | "jobs"
+  | "sbatch"
+  | "array";
 
 interface KeyRule {
   kind: Kind;
@@ -51,7 +68,7 @@ interface KeyRule {
 
 /** The keys a spec may have, and what each holds. */
 export const SPEC_KEYS: Readonly<Record<keyof BatchSpec, KeyRule>> = {
-  scheduler: { kind: "choice", choices: ["local", "container"] },
+  scheduler: { kind: "choice", choices: ["local", "container", "slurm"] },
   image: { kind: "string" },
   bin: { kind: "string" },
   forks: { kind: "int", min: 1 },
@@ -73,6 +90,12 @@ export const SPEC_KEYS: Readonly<Record<keyof BatchSpec, KeyRule>> = {
   jobnamePrefix: { kind: "string" },
   submissionBatch: { kind: "int", min: 1 },
   recheckInterval: { kind: "number", min: 0 },
+  slurmOpts: { kind: "sbatch" },
+  slurmArray: { kind: "array" },
+  sbatch: { kind: "string" },
+  squeue: { kind: "string" },
+  scancel: { kind: "string" },
+  pollInterval: { kind: "number", min: 0.05 },
   jobs: { kind: "jobs" },
 };
 
@@ -93,6 +116,18 @@ function checkEnvs(value: unknown, where: string): Record<string, string> {
     envs[name] = String(v);
   }
   return envs;
+}
+
+function checkSbatch(value: unknown, where: string): Record<string, SbatchValue> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new ValidationError(`${where} must be a mapping of sbatch options, not ${show(value)}`);
+  }
+  try {
+    sbatchLines(value as Record<string, SbatchValue>);
+  } catch (e) {
+    throw new ValidationError(`${where}: ${(e as Error).message}`);
+  }
+  return value as Record<string, SbatchValue>;
 }
 
 function checkJob(item: unknown, where: string): JobSpec {
@@ -193,6 +228,11 @@ export function checkSpecValue(key: string, value: unknown, where: string): unkn
       return value;
     case "envs":
       return checkEnvs(value, where);
+    case "sbatch":
+      return checkSbatch(value, where);
+    case "array":
+      if (value === true || value === false || value === "auto") return value;
+      throw new ValidationError(`${where} must be true, false or "auto", not ${show(value)}`);
     case "jobs": {
       if (!Array.isArray(value)) {
         throw new ValidationError(`${where} must be a list, not ${show(value)}`);
@@ -271,59 +311,4 @@ export function parseJobsText(text: string, source: string): JobSpec[] {
     if (words.length) jobs.push({ cmd: words, envs: {} });
   }
   return jobs;
-}
-
-/**
- * Turn a spec into the options of {@linkcode Xqute}.
- *
- * @param spec The spec (flags already merged in).
- * @returns The options; the jobs stay in the spec.
- * @throws {ValidationError} When the container scheduler has no image, or an option
- *   does not fit the scheduler.
- */
-export function xquteOptionsOf(spec: BatchSpec): XquteOptions {
-  const scheduler = spec.scheduler ?? "container";
-  if (scheduler === "container" && !spec.image) {
-    throw new ValidationError(
-      `No image: give --image (or "image" in the spec), or --scheduler local`,
-    );
-  }
-  if (scheduler === "local") {
-    for (
-      const key of ["image", "volumes", "user", "entrypoint", "binArgs", "volumeAsCwd"] as const
-    ) {
-      if (spec[key] !== undefined) {
-        throw new ValidationError(`Option "${key}" needs the container scheduler, not "local"`);
-      }
-    }
-  }
-  const schedulerOpts: Record<string, unknown> = {};
-  const pass = [
-    "image",
-    "bin",
-    "volumes",
-    "envs",
-    "user",
-    "remove",
-    "entrypoint",
-    "binArgs",
-    "cwd",
-    "volumeAsCwd",
-    "mountedWorkdir",
-    "timeout",
-    "prescript",
-    "postscript",
-    "workdir",
-  ] as const;
-  for (const key of pass) if (spec[key] !== undefined) schedulerOpts[key] = spec[key];
-  return {
-    scheduler,
-    forks: spec.forks,
-    errorStrategy: spec.errorStrategy,
-    numRetries: spec.numRetries,
-    jobnamePrefix: spec.jobnamePrefix,
-    submissionBatch: spec.submissionBatch,
-    recheckInterval: spec.recheckInterval,
-    schedulerOpts,
-  };
 }

@@ -65,15 +65,18 @@ export function renderStatus(view: StatusView, now: number): string {
       `${count("RUNNING", "SUBMITTED", "KILLING")} running, ${count("QUEUED", "INIT")} queued` +
       (count("CANCELLED") ? `, ${count("CANCELLED")} cancelled` : ""),
     "",
+  );
+  const jidWidth = Math.max(4, ...view.jobs.map((j) => j.jid.length)) + 2;
+  lines.push(
     `${"INDEX".padEnd(6)}${"STATUS".padEnd(10)}${"RC".padEnd(5)}${"TRIAL".padEnd(6)}${
       "TIME".padEnd(12)
-    }CMD`,
+    }${"JID".padEnd(jidWidth)}CMD`,
   );
   for (const job of view.jobs) {
     const time = job.startedAt ? formatDuration((job.endedAt ?? now) - job.startedAt) : "";
     lines.push(
       `${String(job.index).padEnd(6)}${job.status.padEnd(10)}${String(job.rc ?? "").padEnd(5)}` +
-        `${String(job.trial).padEnd(6)}${time.padEnd(12)}${job.cmd}`,
+        `${String(job.trial).padEnd(6)}${time.padEnd(12)}${job.jid.padEnd(jidWidth)}${job.cmd}`,
     );
   }
   return lines.join("\n") + "\n";

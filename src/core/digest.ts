@@ -1,5 +1,6 @@
 // SHA-256 digests as hex, of text or of a file's content.
 
+import { createHash } from "node:crypto";
 import { encodeHex } from "@std/encoding/hex";
 
 /**
@@ -13,6 +14,16 @@ export async function sha256Hex(data: string | Uint8Array): Promise<string> {
   return encodeHex(
     await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>),
   ) as string;
+}
+
+/**
+ * The SHA-256 digest of text, computed at once (where an await is not possible).
+ *
+ * @param text The text (as UTF-8).
+ * @returns 64 hex digits.
+ */
+export function sha256HexSync(text: string): string {
+  return encodeHex(createHash("sha256").update(text).digest()) as string;
 }
 
 /**

@@ -22,6 +22,8 @@ export interface RunRecord {
   image: string | null;
   /** The engine binary, for container runs. */
   bin: string | null;
+  /** The first part of its container and job names. */
+  jobnamePrefix?: string;
   /** How many jobs run at once. */
   forks: number;
   /** How many jobs were fed so far. */

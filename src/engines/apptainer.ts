@@ -84,6 +84,11 @@ export class ApptainerEngine implements Engine {
     return Promise.resolve();
   }
 
+  /** The container's processes belong to the script that started them: they end with it. */
+  stopArgv(): null {
+    return null;
+  }
+
   /** The client's process lives, marked with the workdir. */
   isRunning(jid: string, workdir: string): Promise<boolean> {
     return Promise.resolve(isTaggedProcess(Number(jid), workdir));

@@ -86,6 +86,15 @@ export interface Engine {
    */
   kill(jid: string, remove: boolean): Promise<void>;
   /**
+   * The argv that stops a job's container by name, from a script on the node that started it
+   * (a Slurm batch script when Slurm stops the job); `null` when the container is a process
+   * of the script's job and ends with it.
+   *
+   * @param name The container's name.
+   * @param remove Whether the container is removed too.
+   */
+  stopArgv(name: string, remove: boolean): string[] | null;
+  /**
    * Whether a job runs, asked of the engine (not of this process's memory).
    *
    * @param jid The job's id.

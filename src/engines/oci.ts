@@ -90,6 +90,11 @@ export abstract class OciEngine implements Engine {
   /** The argv that kills a container, removing it unless it is kept. */
   abstract removeArgv(name: string, remove: boolean): string[];
 
+  /** A container is not a process of the script that started it: stop it by name. */
+  stopArgv(name: string, remove: boolean): string[] {
+    return this.removeArgv(name, remove);
+  }
+
   /** `rm -f` (or `kill` when kept). */
   async kill(jid: string, remove: boolean): Promise<void> {
     await runCommand(this.removeArgv(jid, remove), { deadlineMs: 15_000 });

@@ -3,6 +3,7 @@
 import type { RunRecord } from "../core/state.ts";
 import { ContainerScheduler } from "../schedulers/container.ts";
 import { LocalScheduler } from "../schedulers/local.ts";
+import { SlurmScheduler } from "../schedulers/slurm.ts";
 import type { Scheduler } from "../schedulers/scheduler.ts";
 
 /**
@@ -13,6 +14,11 @@ import type { Scheduler } from "../schedulers/scheduler.ts";
  * @returns A scheduler for the workdir.
  */
 function schedulerOf(workdir: string, run: RunRecord | null): Scheduler {
+  const jobnamePrefix = run?.jobnamePrefix ?? undefined;
+  if (run?.scheduler.startsWith("slurm")) {
+    const image = run.image && run.bin ? { image: run.image, bin: run.bin } : {};
+    return new SlurmScheduler({ workdir, jobnamePrefix, ...image });
+  }
   if (run?.image && run.bin && run.scheduler.startsWith("container")) {
     return new ContainerScheduler({ workdir, image: run.image, bin: run.bin });
   }

@@ -2,6 +2,7 @@
 
 import { ContainerScheduler } from "../schedulers/container.ts";
 import { LocalScheduler } from "../schedulers/local.ts";
+import { SlurmScheduler } from "../schedulers/slurm.ts";
 import type { SchedulerOptions } from "../schedulers/options.ts";
 import type { Scheduler } from "../schedulers/scheduler.ts";
 
@@ -12,6 +13,7 @@ export type SchedulerClass = new (options: Record<string, unknown>) => Scheduler
 export const SCHEDULERS: Record<string, SchedulerClass> = {
   local: LocalScheduler as unknown as SchedulerClass,
   container: ContainerScheduler as unknown as SchedulerClass,
+  slurm: SlurmScheduler as unknown as SchedulerClass,
 };
 
 /**

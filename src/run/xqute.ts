@@ -13,6 +13,7 @@ import type { Scheduler } from "../schedulers/scheduler.ts";
 import { type Plugin, PluginManager, type PluginRun } from "./plugin.ts";
 import { createScheduler, type SchedulerClass } from "./registry.ts";
 import { jobHash } from "./resume.ts";
+import { startRechecks } from "./rechecks.ts";
 import { listenForStopSignals, SIGNAL_EXIT_CODES } from "./signals.ts";
 
 /** Options of {@linkcode Xqute}, as xqute's, in camelCase. */
@@ -291,6 +292,7 @@ export class Xqute implements PluginRun {
       scheduler: scheduler.wrapperSuffix,
       image: scheduler.image,
       bin: scheduler.bin,
+      jobnamePrefix: scheduler.jobnamePrefix,
       forks: scheduler.forks,
       total: this.jobs.length,
       state: "running",
@@ -305,10 +307,9 @@ export class Xqute implements PluginRun {
   async #loop(): Promise<RunSummary> {
     this.#startedAt = performance.now();
     const unlisten = this.#handleSignals ? this.#listen() : () => {};
-    const stopRechecks = this.#startRechecks();
+    const stopRechecks = startRechecks(this.scheduler, this.jobs, this.logger);
     try {
-      const workers = Array.from({ length: this.scheduler.forks }, () => this.#worker());
-      await Promise.all(workers);
+      await this.#dispatch();
     } finally {
       stopRechecks();
       unlisten();
@@ -348,10 +349,17 @@ export class Xqute implements PluginRun {
     }
   }
 
-  async #worker(): Promise<void> {
+  /** Start queued jobs while fewer than the scheduler allows are in flight. */
+  async #dispatch(): Promise<void> {
+    const active = new Set<Promise<void>>();
     for (let job = await this.#take(); job; job = await this.#take()) {
-      await this.#runJob(job);
+      const limit = this.scheduler.maxInFlight(this.#queue.length + 1 + active.size);
+      while (active.size >= limit) await Promise.race(active);
+      if (this.#stopping) break;
+      const run: Promise<void> = this.#runJob(job).finally(() => active.delete(run));
+      active.add(run);
     }
+    await Promise.all(active);
   }
 
   async #runJob(job: Job): Promise<void> {
@@ -373,21 +381,6 @@ export class Xqute implements PluginRun {
       }
       return;
     }
-  }
-
-  #startRechecks(): () => void {
-    const seconds = this.scheduler.recheckInterval;
-    if (!seconds) return () => {};
-    let busy = false;
-    const id = setInterval(() => {
-      if (busy) return;
-      busy = true;
-      this.scheduler.pollingJobs(this.jobs, "allDone")
-        .catch((e) => this.logger.warn(`the recheck of running jobs failed: ${e}`))
-        .finally(() => busy = false);
-    }, seconds * 1000);
-    Deno.unrefTimer(id);
-    return () => clearInterval(id);
   }
 
   #listen(): () => void {

@@ -264,6 +264,16 @@ export abstract class SchedulerBase {
   }
 
   /**
+   * What submitting a job runs, as `--dry-run` shows it: the submission's command line.
+   *
+   * @param job The job (trial 1).
+   * @returns Text.
+   */
+  describeSubmission(job: Job): string {
+    return shellJoin(this.submissionArgv(job));
+  }
+
+  /**
    * The exact argv that starts a job (what `job.submission` holds): the words of
    * {@linkcode jobcmdShebang}, then the wrapper's path as the job sees it.
    *

@@ -11,6 +11,7 @@ import {
 } from "../../mod.ts";
 import {
   checkEngines,
+  type ContainerEngine,
   containersOf,
   ENGINE_NAMES,
   imageFor,
@@ -18,7 +19,6 @@ import {
   sh,
   tempDir,
   TEST_IMAGE,
-  type TestEngine,
   testOn,
   waitFor,
 } from "../../tests/helpers.ts";
@@ -27,7 +27,7 @@ import { rootfs } from "../../tests/image.ts";
 await checkEngines("docker", "podman", "apptainer");
 
 function containerRun(
-  engine: TestEngine,
+  engine: ContainerEngine,
   workdir: string,
   extra: Partial<XquteOptions> = {},
   opts: Record<string, unknown> = {},

@@ -1,6 +1,7 @@
 // What a trial's end means: the rc and the words for job.stderr, as pure functions.
 
 import { RC_REFUSED, RC_VANISHED } from "../core/status.ts";
+import type { TrialEnd } from "./trial.ts";
 
 const SIGNALS: Record<string, number> = {
   SIGHUP: 1,
@@ -28,6 +29,64 @@ export function killedRc(signal: string | null): number {
  */
 export function lostRc(sawRunning: boolean): number {
   return sawRunning ? RC_VANISHED : RC_REFUSED;
+}
+
+/** What a trial's end means for its job. */
+export interface TrialOutcome {
+  /** The job's rc. */
+  rc: number;
+  /** Whether `job.rc` and `job.status` must be written (the wrapper's are missing or overruled). */
+  rewrite: boolean;
+  /** A line for `job.stderr`, if any. */
+  note: string | null;
+  /** The hook to call. */
+  hook: "onJobKilled" | "onJobSucceeded" | "onJobFailed";
+}
+
+/**
+ * What a trial's end means: a killed job keeps the rc its wrapper wrote, or 128 + the
+ * signal; a job where it ran says was lost gets -3 whatever it wrote; a job without an rc
+ * gets -3 (it ran) or -2 (it never started); otherwise the wrapper's rc stands.
+ *
+ * @param written The rc the wrapper wrote, or `null`.
+ * @param end How the trial ended.
+ * @param killReason Why the job was killed, or `null` when it was not.
+ * @returns The outcome.
+ * @example
+ * ```ts
+ * import { trialOutcome } from "./outcome.ts";
+ * import { assertEquals } from "@std/assert";
+ * const end = { sawRunning: true, signal: null, why: "xqc: Slurm ended the job 7: TIMEOUT", lost: true };
+ * assertEquals(trialOutcome(143, end, null).rc, -3);
+ * assertEquals(trialOutcome(null, { ...end, lost: false }, "asked").rc, 137);
+ * ```
+ */
+export function trialOutcome(
+  written: number | null,
+  end: TrialEnd,
+  killReason: string | null,
+): TrialOutcome {
+  if (killReason !== null) {
+    return {
+      rc: written ?? killedRc(end.signal),
+      rewrite: true,
+      note: `xqc: ${killReason}`,
+      hook: "onJobKilled",
+    };
+  }
+  if (end.lost) {
+    const own = written === null ? "" : ` (the job's own rc was ${written})`;
+    return { rc: RC_VANISHED, rewrite: true, note: end.why + own, hook: "onJobFailed" };
+  }
+  if (written === null) {
+    return { rc: lostRc(end.sawRunning), rewrite: true, note: end.why, hook: "onJobFailed" };
+  }
+  return {
+    rc: written,
+    rewrite: false,
+    note: null,
+    hook: written === 0 ? "onJobSucceeded" : "onJobFailed",
+  };
 }
 
 /**

@@ -6,7 +6,7 @@ import { type Logger, stderrLogger } from "../core/logger.ts";
 import { JobErrorStrategy, JobStatus, type JobStatusCode, RC_REFUSED } from "../core/status.ts";
 import { SchedulerBase } from "./base.ts";
 import type { JobEventHook, JobHooks } from "./hooks.ts";
-import { appendQuietly, errorText, killedRc, lostRc, writeQuietly } from "./outcome.ts";
+import { appendQuietly, errorText, trialOutcome, writeQuietly } from "./outcome.ts";
 import { SubmissionCancelled, type Trial, type TrialEnd } from "./trial.ts";
 
 /**
@@ -66,6 +66,30 @@ export abstract class Scheduler extends SchedulerBase {
     return new Set(jobs.filter((_, i) => alive[i]).map((job) => job.jid));
   }
 
+  /** How many jobs may be starting at once: `submissionBatch`. */
+  protected get startingLimit(): number {
+    return this.submissionBatch;
+  }
+
+  /**
+   * Whether a job is starting until it runs (a process's start) rather than until it is
+   * submitted (a cluster's queue).
+   */
+  protected get slotUntilRunning(): boolean {
+    return true;
+  }
+
+  /**
+   * How many jobs may be in flight (submitted or running) at once, given how many are
+   * queued or in flight: `forks`.
+   *
+   * @param _pending Jobs queued or in flight.
+   * @returns The limit.
+   */
+  maxInFlight(_pending: number): number {
+    return this.forks;
+  }
+
   /**
    * Register a started trial, from `submitJob`.
    *
@@ -116,6 +140,7 @@ export abstract class Scheduler extends SchedulerBase {
       await this.#submissionFailed(job, e);
       return;
     }
+    if (!this.slotUntilRunning) this.#releaseSlot(job);
     job.submittedAt ??= Date.now();
     this.setStatus(job, JobStatus.SUBMITTED);
     const trial = this.#trials.get(job)!;
@@ -363,32 +388,20 @@ export abstract class Scheduler extends SchedulerBase {
     // A finished job needs nothing of its trial: let it go (10,000 jobs add up).
     this.#trials.delete(job);
     job.endedAt = Date.now();
-    let rc = await job.readRc();
-    if (job.killed) {
-      if (rc === null) {
-        rc = killedRc(end.signal);
-        writeQuietly(job.rcFile, `${rc}\n`);
-      }
-      appendQuietly(job.stderrFile, `xqc: ${job.killReason ?? "the job was killed"}\n`);
-      writeQuietly(job.statusFile, `${JobStatus.FAILED}\n`);
-      job.rc = rc;
-      this.setStatus(job, JobStatus.FAILED);
-      await this.tell("onJobKilled", job);
-      return;
-    }
-    if (rc === null) {
-      rc = lostRc(end.sawRunning);
-      appendQuietly(job.stderrFile, end.why + "\n");
-      writeQuietly(job.rcFile, `${rc}\n`);
+    const killed = job.killed ? job.killReason ?? "the job was killed" : null;
+    const outcome = trialOutcome(await job.readRc(), end, killed);
+    if (outcome.note) appendQuietly(job.stderrFile, outcome.note + "\n");
+    if (outcome.rewrite) {
+      writeQuietly(job.rcFile, `${outcome.rc}\n`);
       writeQuietly(job.statusFile, `${JobStatus.FAILED}\n`);
     }
-    job.rc = rc;
-    this.setStatus(job, rc === 0 ? JobStatus.FINISHED : JobStatus.FAILED);
-    await this.tell(rc === 0 ? "onJobSucceeded" : "onJobFailed", job);
+    job.rc = outcome.rc;
+    this.setStatus(job, outcome.rc === 0 && !job.killed ? JobStatus.FINISHED : JobStatus.FAILED);
+    await this.tell(outcome.hook, job);
   }
 
   async #takeSlot(job: Job): Promise<void> {
-    while (this.#starting.size >= this.submissionBatch) {
+    while (this.#starting.size >= this.startingLimit) {
       await new Promise<void>((resolve) => this.#startWaiters.push(resolve));
     }
     this.#starting.add(job);

@@ -8,6 +8,11 @@ export interface TrialEnd {
   signal: string | null;
   /** A sentence for `job.stderr` in case the job wrote no rc. */
   why: string;
+  /**
+   * Where the job ran says it was lost (a cluster's time limit, a node failure): its rc is
+   * -3 whatever its wrapper wrote, and `why` goes into `job.stderr`.
+   */
+  lost?: boolean;
 }
 
 /** A submitted trial of a job. */

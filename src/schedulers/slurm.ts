@@ -1,0 +1,399 @@
+// The Slurm scheduler: each job is a batch script submitted with sbatch (alone, or as a task
+// of an array), watched with one squeue per interval for all jobs, killed with scancel, and
+// run on its node with bash or in a container that Slurm's stop also stops.
+
+import { join } from "@std/path";
+import { delay } from "@std/async/delay";
+import { sha256HexSync } from "../core/digest.ts";
+import { EngineUnavailableError } from "../core/errors.ts";
+import type { Job } from "../core/job.ts";
+import { runCommand } from "../core/process.ts";
+import { findOnPath } from "../core/which.ts";
+import type { Engine } from "../engines/engine.ts";
+import { ContainerLauncher } from "./container_launcher.ts";
+import { CONTAINER_OPTION_KEYS, resolveContainerOptions } from "./container_options.ts";
+import { Scheduler } from "./scheduler.ts";
+import {
+  AUTO_ARRAY_MIN,
+  resolveSlurmOptions,
+  sbatchLines,
+  type SbatchValue,
+  SLURM_OPTION_KEYS,
+  type SlurmSchedulerOptions,
+  splitPrefixedOptions,
+} from "./slurm_options.ts";
+import { isLiveState, SlurmQueue } from "./slurm_queue.ts";
+import { renderArrayScript, renderBatchScript } from "./slurm_script.ts";
+import { submitArrays, submitOne } from "./slurm_submit.ts";
+import { SubmissionCancelled } from "./trial.ts";
+import { slurmTrial } from "./slurm_trial.ts";
+
+/** The container options, which need an image. */
+const NEEDS_IMAGE = CONTAINER_OPTION_KEYS.filter((key) => key !== "image");
+
+/**
+ * Runs each job on a Slurm cluster: its batch script (`job.sbatch` in its metadir) runs the
+ * wrapper with bash, or through a container engine when an image is given. The workdir must
+ * be on a filesystem the nodes share.
+ *
+ * @example
+ * ```ts ignore
+ * import { Xqute } from "@xq/container";
+ * const xq = new Xqute({
+ *   scheduler: "slurm",
+ *   forks: 100,
+ *   workdir: "/shared/project/.xqute",
+ *   schedulerOpts: { slurmOpts: { partition: "debug", mem: "1G" }, image: "tool.sif", bin: "apptainer" },
+ * });
+ * ```
+ */
+export class SlurmScheduler extends Scheduler {
+  /** `"slurm"`. */
+  readonly name: string = "slurm";
+  /** The image jobs run in on their nodes, if any. */
+  override readonly image: string | null = null;
+  /** The engine binary, when jobs run in containers. */
+  override readonly bin: string | null = null;
+  /** The sbatch options every job gets. */
+  readonly slurmOpts: Readonly<Record<string, SbatchValue>>;
+  /** The sbatch program. */
+  readonly sbatch: string;
+  /** Array mode: `true`, `false` or `"auto"`. */
+  readonly array: boolean | "auto";
+  /** The queue, watched with one squeue per interval. */
+  readonly queue: SlurmQueue;
+
+  #launcher: ContainerLauncher | null = null;
+  #leftovers: Promise<string[]> | null = null;
+  #pending: { job: Job; resolve: (jid: string) => void; reject: (e: unknown) => void }[] = [];
+  #arrays = 0;
+
+  /**
+   * Make a Slurm scheduler (the cluster is asked in `prepare()`, before the first job).
+   *
+   * @param options The options.
+   */
+  constructor(options: SlurmSchedulerOptions = {}) {
+    if (typeof options !== "object" || options === null) {
+      throw new TypeError("Options must be an object");
+    }
+    const { rest, sbatch } = splitPrefixedOptions(options as Record<string, unknown>);
+    const given = rest as SlurmSchedulerOptions;
+    let base: Record<string, unknown> = given as Record<string, unknown>;
+    const container = given.image !== undefined
+      ? resolveContainerOptions({ ...given, image: given.image })
+      : null;
+    if (container) base = container.base as Record<string, unknown>;
+    else {
+      const key = NEEDS_IMAGE.find((name) => name in given);
+      if (key) throw new TypeError(`Option "${key}" needs an image`);
+    }
+    super(base, [...CONTAINER_OPTION_KEYS, ...SLURM_OPTION_KEYS]);
+    const slurm = resolveSlurmOptions({
+      ...given,
+      slurmOpts: { ...sbatch, ...(given.slurmOpts ?? {}) },
+    });
+    this.slurmOpts = slurm.slurmOpts;
+    this.sbatch = slurm.sbatch;
+    this.array = slurm.array;
+    this.queue = new SlurmQueue({
+      squeue: slurm.squeue,
+      scancel: slurm.scancel,
+      intervalMs: slurm.pollInterval * 1000,
+      logger: { info: (m) => this.logger.info(m), warn: (m) => this.logger.warn(m) },
+    });
+    if (container) {
+      this.#launcher = new ContainerLauncher(container, this);
+      this.image = this.#launcher.image;
+      this.bin = this.#launcher.engine.bin;
+    }
+  }
+
+  /** The engine jobs run in, when an image is given. */
+  get engine(): Engine | null {
+    return this.#launcher?.engine ?? null;
+  }
+
+  /** `slurm`, or `slurm-<engine>` with an image. */
+  override get wrapperSuffix(): string {
+    return this.engine ? `${this.name}-${this.engine.name}` : this.name;
+  }
+
+  /** The entrypoint with an image; bash otherwise. */
+  override get wrapperShebang(): string {
+    return this.#launcher?.shebang ?? super.wrapperShebang;
+  }
+
+  /** The first part of every job name of this workdir: `<prefix>-<8 hex of the workdir>-`. */
+  get jobNameStem(): string {
+    return `${this.jobnamePrefix}-${sha256HexSync(this.workdir).slice(0, 8)}-`;
+  }
+
+  /** A job is starting until sbatch has taken it. */
+  protected override get slotUntilRunning(): boolean {
+    return false;
+  }
+
+  /** Arrays take all the jobs submitted at once; single sbatch calls are bounded below. */
+  protected override get startingLimit(): number {
+    return this.array === false ? this.submissionBatch : Infinity;
+  }
+
+  /**
+   * All queued jobs at once when they go in arrays (Slurm holds them, and runs at most
+   * `forks` of an array at a time); `forks` otherwise.
+   *
+   * @param pending Jobs queued or in flight.
+   * @returns The limit.
+   */
+  override maxInFlight(pending: number): number {
+    const arrays = this.array === true || (this.array === "auto" && pending >= AUTO_ARRAY_MIN);
+    return arrays ? Infinity : this.forks;
+  }
+
+  /**
+   * The cluster answers, its programs are on PATH, and the image (if any) is there.
+   *
+   * @throws {EngineUnavailableError} When not.
+   */
+  override async prepare(): Promise<void> {
+    for (const program of [this.sbatch, this.queue.programs.squeue, this.queue.programs.scancel]) {
+      if (!findOnPath(program)) {
+        throw new EngineUnavailableError(`Slurm's "${program}" is not on PATH`);
+      }
+    }
+    const ping = await runCommand([this.queue.programs.squeue, "-h", "-j", "1", "-o", "%i"], {
+      deadlineMs: 30_000,
+    });
+    if (ping.code !== 0 && !/invalid job id/i.test(ping.stderr)) {
+      throw new EngineUnavailableError(
+        `The Slurm cluster does not answer: ${ping.stderr.trim().split("\n").pop()}`,
+      );
+    }
+    if (this.#launcher) {
+      this.#leftovers = this.#launcher.engine.leftovers(this.workdir);
+      this.#leftovers.catch(() => {});
+      await this.#launcher.checkImage();
+    }
+  }
+
+  /**
+   * Cancel the Slurm jobs an earlier run of this workdir left (by their names), wait until
+   * they left the queue (their scripts stop their containers), then remove any container
+   * that still runs.
+   *
+   * @returns What was stopped.
+   */
+  override async reapOrphans(): Promise<string[]> {
+    const jids = await this.queue.liveByName(this.jobNameStem);
+    if (jids.length) {
+      await this.queue.cancel(jids);
+      for (let i = 0; i < 300; i++) {
+        const states = await this.queue.states(jids);
+        if (states && ![...states.values()].some(isLiveState)) break;
+        await delay(100);
+      }
+    }
+    let names: string[] = [];
+    if (this.#launcher) {
+      names = await (this.#leftovers ?? this.#launcher.engine.leftovers(this.workdir));
+      this.#leftovers = null;
+      await this.#launcher.engine.removeContainers(names);
+    }
+    return [...jids.map((jid) => `slurm job ${jid}`), ...names.map((name) => `container ${name}`)];
+  }
+
+  /**
+   * The container's side and the sbatch options decide a job's result too.
+   *
+   * @param job The job.
+   * @returns The values for the resume hash.
+   */
+  override jobIdentity(job: Job): Record<string, unknown> {
+    return {
+      ...super.jobIdentity(job),
+      ...(this.#launcher?.identity() ?? {}),
+      slurmOpts: this.slurmOpts,
+    };
+  }
+
+  /**
+   * The Slurm job name: `<prefix>-<8 hex of the workdir>-<index>`.
+   *
+   * @param job The job.
+   * @returns The name.
+   */
+  jobName(job: Job): string {
+    return `${this.jobNameStem}${job.index}`;
+  }
+
+  /**
+   * The container's name, when jobs run in containers.
+   *
+   * @param job The job.
+   * @returns `<prefix>-<runid>-<index>-<trial>`.
+   */
+  containerName(job: Job): string {
+    return `${this.jobnamePrefix}-${this.runId}-${job.index}-${job.trial}`;
+  }
+
+  /**
+   * What runs the wrapper on the node: the engine command, or bash.
+   *
+   * @param job The job.
+   * @returns The argv, without the wrapper's path.
+   */
+  engineCommand(job: Job): string[] {
+    if (!this.#launcher) return ["bash"];
+    return this.#launcher.argv(
+      job,
+      this.containerName(job),
+      this.runId,
+      Object.keys({ ...this.envs, ...job.envs }),
+    );
+  }
+
+  /**
+   * The named mounts' variables, then the plugins' onJobcmdInit.
+   *
+   * @param job The job.
+   * @returns Bash code.
+   */
+  override jobcmdInit(job: Job): string {
+    return [this.#launcher?.exports ?? "", super.jobcmdInit(job)].filter(Boolean).join("\n");
+  }
+
+  /**
+   * A job's batch script: its `#SBATCH` lines, then what runs its wrapper.
+   *
+   * @param job The job.
+   * @returns Bash.
+   */
+  batchScript(job: Job): string {
+    return renderBatchScript({
+      index: job.index,
+      trial: job.trial,
+      workdir: this.workdir,
+      sbatch: sbatchLines({
+        "job-name": this.jobName(job),
+        output: join(job.metadir, "job.sbatch.out"),
+        ...this.slurmOpts,
+      }),
+      launch: this.submissionArgv(job),
+      stop: this.#launcher?.engine.stopArgv(this.containerName(job), this.#launcher.remove) ??
+        null,
+    });
+  }
+
+  /**
+   * The batch script, as `--dry-run` shows it.
+   *
+   * @param job The job.
+   * @returns The script and the sbatch command.
+   */
+  override describeSubmission(job: Job): string {
+    return `${this.batchScript(job)}# submitted with: ${this.sbatch} --parsable ${
+      join(job.metadir, "job.sbatch")
+    }`;
+  }
+
+  /**
+   * Write the job's wrapper and batch script, and submit it: alone, or with the jobs
+   * submitted at the same moment as one array.
+   *
+   * @param job The job.
+   * @returns Its Slurm job id (`<array>_<task>` for an array task).
+   */
+  async submitJob(job: Job): Promise<string> {
+    await this.#launcher?.shareMetadir(job);
+    await this.wrappedJobScript(job);
+    Deno.writeTextFileSync(join(job.metadir, "job.sbatch"), this.batchScript(job));
+    if (this.cancelled) throw new SubmissionCancelled();
+    const jid = await new Promise<string>((resolve, reject) => {
+      this.#pending.push({ job, resolve, reject });
+      if (this.#pending.length === 1) setTimeout(() => this.#flush(), 0);
+    });
+    Deno.writeTextFileSync(job.jidFile, jid + "\n");
+    this.track(job, slurmTrial(job, jid, this.queue));
+    return jid;
+  }
+
+  /**
+   * Cancel a job (with the others cancelled at once, in one scancel); its trial ends when
+   * the queue says so.
+   *
+   * @param job The job.
+   */
+  async killJob(job: Job): Promise<void> {
+    await this.queue.cancel([job.jid]);
+  }
+
+  /**
+   * Whether Slurm still holds a job.
+   *
+   * @param jid Its id.
+   * @returns `true` while pending or running.
+   */
+  protected async jidIsRunning(jid: string): Promise<boolean> {
+    const state = (await this.queue.states([jid]))?.get(jid);
+    return state !== undefined && isLiveState(state);
+  }
+
+  /**
+   * The running jobs Slurm still holds: one squeue for all.
+   *
+   * @param jobs Running jobs.
+   * @returns Their ids that Slurm holds.
+   */
+  protected override async liveJids(jobs: readonly Job[]): Promise<Set<string>> {
+    const states = await this.queue.states(jobs.map((job) => job.jid));
+    if (!states) return new Set(jobs.map((job) => job.jid));
+    return new Set([...states].filter(([, state]) => isLiveState(state)).map(([jid]) => jid));
+  }
+
+  async #flush(): Promise<void> {
+    const pending = this.#pending.splice(0);
+    // First trials submitted at once go in arrays; retries are resubmitted alone.
+    const first = pending.filter((p) => p.job.trial === 1);
+    const asArray = this.array === true ? first.length > 1 : this.array === "auto" &&
+      first.length >= AUTO_ARRAY_MIN;
+    const singles = asArray ? pending.filter((p) => p.job.trial !== 1) : pending;
+    const env = (job: Job) => this.#sbatchEnv(job);
+    await Promise.all([
+      asArray
+        ? submitArrays(first, {
+          sbatch: this.sbatch,
+          env,
+          script: (indexes) => this.#arrayScript(indexes),
+        })
+        : Promise.resolve(),
+      submitOne(singles, { sbatch: this.sbatch, env, batch: this.submissionBatch }),
+    ]);
+  }
+
+  #arrayScript(indexes: readonly number[]): { path: string } {
+    const dir = join(this.workdir, "slurm-arrays");
+    Deno.mkdirSync(dir, { recursive: true });
+    const number = this.#arrays++;
+    const throttle = Number.isFinite(this.forks) ? `%${this.forks}` : "";
+    const text = renderArrayScript({
+      workdir: this.workdir,
+      indexes,
+      sbatch: sbatchLines({
+        "job-name": `${this.jobNameStem}array${number}`,
+        output: "/dev/null",
+        array: `0-${indexes.length - 1}${throttle}`,
+        ...this.slurmOpts,
+      }),
+    });
+    const path = join(dir, `${this.runId}-${number}.sbatch`);
+    Deno.writeTextFileSync(path, text);
+    return { path };
+  }
+
+  /** sbatch's environment for a job: its variables, which the batch script inherits. */
+  #sbatchEnv(job: Job): Record<string, string> {
+    const envs = { ...this.envs, ...job.envs };
+    return this.#launcher ? this.#launcher.engine.clientEnv(envs) : envs;
+  }
+}

@@ -1,0 +1,152 @@
+// The Slurm scheduler's options, and how sbatch options become `#SBATCH` lines.
+
+import { checkNumber, checkString } from "../core/options.ts";
+import type { ContainerSchedulerOptions } from "./container_options.ts";
+
+/** A value of an sbatch option: a value, a bare flag (`true`), or a list (the flag repeated). */
+export type SbatchValue = string | number | boolean | readonly (string | number)[];
+
+/** Options of {@linkcode SlurmScheduler}: the base options, an optional container, and Slurm's. */
+export interface SlurmSchedulerOptions extends Omit<ContainerSchedulerOptions, "image"> {
+  /** Run each job in a container of this image on its node (optional). */
+  image?: string;
+  /** sbatch options, each an `#SBATCH` line: `{ partition: "debug", mem: "1G" }`. */
+  slurmOpts?: Record<string, SbatchValue>;
+  /** The `sbatch` program (default `sbatch` on PATH). */
+  sbatch?: string;
+  /** The `squeue` program (default `squeue` on PATH). */
+  squeue?: string;
+  /** The `scancel` program (default `scancel` on PATH). */
+  scancel?: string;
+  /**
+   * Submit jobs as arrays (`sbatch --array`): `true` always, `false` never, `"auto"` (the
+   * default) when 50 jobs or more that share options are submitted at once.
+   */
+  array?: boolean | "auto";
+  /** Seconds between two looks at the queue (one `squeue` for all jobs; default 1). */
+  pollInterval?: number;
+}
+
+/** The options {@linkcode SlurmScheduler} takes besides the base and container ones. */
+export const SLURM_OPTION_KEYS: readonly string[] = [
+  "slurmOpts",
+  "sbatch",
+  "squeue",
+  "scancel",
+  "array",
+  "pollInterval",
+];
+
+/** How many jobs at once make an array in `"auto"` mode. */
+export const AUTO_ARRAY_MIN = 50;
+
+/**
+ * xqute's way of giving sbatch options: keys `slurm_<name>` or `sbatch_<name>` among the
+ * scheduler's options. They are taken out and merged into `slurmOpts`.
+ *
+ * @param options The scheduler's options.
+ * @returns The options without those keys, and the sbatch options they gave.
+ */
+export function splitPrefixedOptions(
+  options: Record<string, unknown>,
+): { rest: Record<string, unknown>; sbatch: Record<string, SbatchValue> } {
+  const rest: Record<string, unknown> = {};
+  const sbatch: Record<string, SbatchValue> = {};
+  for (const [key, value] of Object.entries(options)) {
+    const match = /^(?:slurm|sbatch)_(.+)$/.exec(key);
+    if (match) sbatch[match[1]] = value as SbatchValue;
+    else rest[key] = value;
+  }
+  return { rest, sbatch };
+}
+
+/**
+ * The `#SBATCH` lines of sbatch options, as xqute writes them: `key` → `--key=value` with
+ * `_` → `-`, a one-letter key → `-k value`, `true` → a bare flag, `false` → nothing, a
+ * list → the flag once per item.
+ *
+ * @param options The options.
+ * @returns The lines, in the options' order.
+ * @throws {TypeError} For a key that is not an option name or a value that is not one.
+ * @example
+ * ```ts
+ * import { sbatchLines } from "./slurm_options.ts";
+ * import { assertEquals } from "@std/assert";
+ * assertEquals(sbatchLines({ partition: "debug", cpus_per_task: 2, N: 1, exclusive: true }), [
+ *   "#SBATCH --partition=debug",
+ *   "#SBATCH --cpus-per-task=2",
+ *   "#SBATCH -N 1",
+ *   "#SBATCH --exclusive",
+ * ]);
+ * ```
+ */
+export function sbatchLines(options: Readonly<Record<string, SbatchValue>>): string[] {
+  const lines: string[] = [];
+  for (const [key, value] of Object.entries(options)) {
+    if (!/^[A-Za-z][A-Za-z0-9_-]*$/.test(key)) {
+      throw new TypeError(`Slurm option "${key}" is not an option name`);
+    }
+    const name = key.replaceAll("_", "-");
+    const flag = name.length === 1 ? `-${name}` : `--${name}`;
+    for (const item of Array.isArray(value) ? value : [value]) {
+      if (item === false) continue;
+      if (item === true) {
+        lines.push(`#SBATCH ${flag}`);
+        continue;
+      }
+      if (typeof item !== "string" && typeof item !== "number") {
+        throw new TypeError(`Slurm option "${key}" must be a string, number, true or a list`);
+      }
+      const text = String(item);
+      if (/[\n\r]/.test(text)) throw new TypeError(`Slurm option "${key}" holds a line break`);
+      lines.push(name.length === 1 ? `#SBATCH ${flag} ${text}` : `#SBATCH ${flag}=${text}`);
+    }
+  }
+  return lines;
+}
+
+/** The Slurm options, checked, with their defaults. */
+export interface ResolvedSlurmOptions {
+  /** sbatch options. */
+  slurmOpts: Record<string, SbatchValue>;
+  /** The sbatch program. */
+  sbatch: string;
+  /** The squeue program. */
+  squeue: string;
+  /** The scancel program. */
+  scancel: string;
+  /** Array mode. */
+  array: boolean | "auto";
+  /** Seconds between looks at the queue. */
+  pollInterval: number;
+}
+
+/**
+ * Check the Slurm options.
+ *
+ * @param options The options (prefixed keys already merged into `slurmOpts`).
+ * @returns The options, checked.
+ * @throws {TypeError} For a value of the wrong kind.
+ */
+export function resolveSlurmOptions(options: SlurmSchedulerOptions): ResolvedSlurmOptions {
+  const slurmOpts = options.slurmOpts ?? {};
+  if (typeof slurmOpts !== "object" || slurmOpts === null || Array.isArray(slurmOpts)) {
+    throw new TypeError(`Option "slurmOpts" must be an object of sbatch options`);
+  }
+  sbatchLines(slurmOpts);
+  const array = options.array ?? "auto";
+  if (array !== true && array !== false && array !== "auto") {
+    throw new TypeError(
+      `Option "array" must be true, false or "auto", not ${JSON.stringify(array)}`,
+    );
+  }
+  const pollInterval = checkNumber("pollInterval", options.pollInterval ?? 1, 0.05);
+  return {
+    slurmOpts: { ...slurmOpts },
+    sbatch: checkString("sbatch", options.sbatch ?? "sbatch"),
+    squeue: checkString("squeue", options.squeue ?? "squeue"),
+    scancel: checkString("scancel", options.scancel ?? "scancel"),
+    array,
+    pollInterval,
+  };
+}
