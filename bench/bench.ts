@@ -4,14 +4,17 @@
 import { parseArgs } from "@std/cli";
 import { fromFileUrl, join } from "@std/path";
 import { engineProblem, ensureImage, type ImageEngine, imageFor, run } from "../tests/image.ts";
+import { median, timed } from "./measure.ts";
+import { benchSlurm, slurmAnswers, type SlurmResult, slurmTable } from "./slurm.ts";
 
 const HELP =
   `Usage: deno task bench [--jobs N] [--forks F] [--pairs P] [--engines a,b] [--scale N,M]
-                       [--no-scale] [--json] [--no-write]
+                       [--slurm-jobs N] [--no-scale] [--json] [--no-write]
   --jobs N        jobs per engine run (default 40)
   --forks F       jobs at once (default 4)
   --pairs P       bare/xqc pairs per engine, alternated (default 3)
-  --engines LIST  docker,podman,apptainer,local (default: those that answer, and local)
+  --engines LIST  docker,podman,apptainer,local,slurm (default: those that answer, and local)
+  --slurm-jobs N  jobs per Slurm run, all submitted at once (default 200)
   --scale LIST    local job counts for the scale runs at 8 forks (default 1000,10000)
   --no-scale      skip the scale runs
   --json          print the results as JSON
@@ -23,6 +26,7 @@ interface Flags {
   pairs: string;
   engines?: string;
   scale: string;
+  "slurm-jobs": string;
   "no-scale": boolean;
   json: boolean;
   "no-write": boolean;
@@ -30,9 +34,9 @@ interface Flags {
 }
 
 const flags = parseArgs(Deno.args, {
-  string: ["jobs", "forks", "pairs", "engines", "scale"],
+  string: ["jobs", "forks", "pairs", "engines", "scale", "slurm-jobs"],
   boolean: ["no-scale", "json", "no-write", "help"],
-  default: { jobs: "40", forks: "4", pairs: "3", scale: "1000,10000" },
+  default: { jobs: "40", forks: "4", pairs: "3", scale: "1000,10000", "slurm-jobs": "200" },
 }) as Flags;
 if (flags.help) {
   console.log(HELP);
@@ -47,61 +51,6 @@ const CONFIG = join(ROOT, "deno.json");
 const log = (text: string) => console.error(`bench: ${text}`);
 
 type Engine = ImageEngine | "local";
-
-interface Timed {
-  ms: number;
-  code: number;
-  peakRssKb: number;
-}
-
-/** Run a command, timing it and sampling its peak RSS (VmHWM) until it exits. */
-async function timed(argv: string[], cwd: string, stdinText?: string): Promise<Timed> {
-  const start = performance.now();
-  const child = new Deno.Command(argv[0], {
-    args: argv.slice(1),
-    cwd,
-    stdin: stdinText === undefined ? "null" : "piped",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  if (stdinText !== undefined) {
-    const writer = child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode(stdinText));
-    await writer.close();
-  }
-  let peak = 0;
-  let done = false;
-  const sampler = (async () => {
-    while (!done) {
-      try {
-        const status = await Deno.readTextFile(`/proc/${child.pid}/status`);
-        const hwm = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
-        peak = Math.max(peak, hwm);
-      } catch {
-        // Exited.
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  })();
-  const out = await child.output();
-  const ms = performance.now() - start;
-  done = true;
-  await sampler;
-  if (out.code !== 0) {
-    log(
-      `${argv.slice(0, 6).join(" ")}… exited ${out.code}: ${
-        new TextDecoder().decode(out.stderr).slice(-400)
-      }`,
-    );
-  }
-  return { ms, code: out.code, peakRssKb: peak };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
 
 /** The engine command of one job: `true`, or `true` under the entrypoint xqc uses (bash). */
 function engineArgv(engine: Engine, viaBash = false): string[] {
@@ -121,16 +70,20 @@ function bareArgv(engine: Engine, forks: number, viaBash = false): string[] {
   return ["xargs", "-P", String(forks), "-I{}", ...engineArgv(engine, viaBash)];
 }
 
+/** `xqc` as `deno task xqc` and the compiled binary run it: a 1 MB young generation. */
+const XQC = [
+  Deno.execPath(),
+  "run",
+  "-A",
+  "--v8-flags=--max-semi-space-size=1",
+  "--config",
+  CONFIG,
+  CLI,
+];
+
 function xqcArgv(engine: Engine, forks: number, workdir: string): string[] {
-  // As `deno task xqc` and the compiled binary run it: a 1 MB young generation keeps RSS low.
   const base = [
-    Deno.execPath(),
-    "run",
-    "-A",
-    "--v8-flags=--max-semi-space-size=1",
-    "--config",
-    CONFIG,
-    CLI,
+    ...XQC,
     "run",
     "-n",
     String(forks),
@@ -266,14 +219,16 @@ async function benchScale(count: number, dir: string): Promise<ScaleResult> {
 }
 
 const dir = await Deno.makeTempDir({ prefix: "xqc-bench-" });
-const wanted: Engine[] = flags.engines
-  ? flags.engines.split(",") as Engine[]
-  : ["docker", "podman", "apptainer", "local"];
+const wanted: string[] = flags.engines
+  ? flags.engines.split(",")
+  : ["docker", "podman", "apptainer", "local", "slurm"];
 const engines: Engine[] = [];
-for (const engine of wanted) {
+for (const engine of wanted.filter((e) => e !== "slurm") as Engine[]) {
   if (await answers(engine)) engines.push(engine);
   else log(`${engine} skipped: it does not answer or has no image`);
 }
+const withSlurm = wanted.includes("slurm") && await slurmAnswers();
+if (wanted.includes("slurm") && !withSlurm) log("slurm skipped: the cluster does not answer");
 
 const startupTimes: number[] = [];
 for (let i = 0; i < 5; i++) {
@@ -285,6 +240,16 @@ log(`xqc start-up (xqc --version): ${startup.toFixed(0)} ms`);
 
 const results: EngineResult[] = [];
 for (const engine of engines) results.push(await benchEngine(engine, dir));
+let slurm: SlurmResult | null = null;
+if (withSlurm) {
+  slurm = await benchSlurm({
+    jobs: Number(flags["slurm-jobs"]),
+    pairs: PAIRS,
+    dir,
+    xqc: XQC,
+    log,
+  });
+}
 const scale: ScaleResult[] = [];
 if (!flags["no-scale"]) {
   for (const count of flags.scale.split(",").map(Number)) scale.push(await benchScale(count, dir));
@@ -300,8 +265,9 @@ const machine = {
   podman: await version(["podman", "version", "--format", "{{.Client.Version}}"]),
   apptainer: await version(["apptainer", "--version"]),
   parallel: await version(["parallel", "--version"]),
+  slurm: await version(["sinfo", "-V"]),
 };
-const report = { machine, startupMs: Math.round(startup), engines: results, scale };
+const report = { machine, startupMs: Math.round(startup), engines: results, slurm, scale };
 
 const table = [
   `| engine | jobs × forks | bare \`true\` | bare \`bash -c true\` | xqc run | ratio to \`true\` | ratio to \`bash -c true\` | overhead per job | GNU parallel |`,
@@ -327,7 +293,13 @@ const scaleTable = scale.length
   : "";
 
 if (flags.json) console.log(JSON.stringify(report, null, 2));
-else console.log(`${table}\n\n${scaleTable}\n\nxqc start-up: ${report.startupMs} ms`);
+else {
+  console.log(
+    `${table}\n\n${
+      slurm ? slurmTable(slurm) + "\n\n" : ""
+    }${scaleTable}\n\nxqc start-up: ${report.startupMs} ms`,
+  );
+}
 
 if (!flags["no-write"]) {
   const md = `# Benchmark results
@@ -345,7 +317,17 @@ Docker ${machine.docker}; Podman ${machine.podman}; ${machine.apptainer}; ${mach
 
 ${table}
 
-${scaleTable}
+${
+    slurm
+      ? `Slurm (${machine.slurm}): ${slurm.jobs} trivial jobs submitted at once, as a bare loop of \`sbatch --wrap true\`
+that then waits until \`squeue\` shows none (polling every 0.2 s), as \`xqc run --scheduler slurm\` (one
+sbatch a job) and as \`xqc run --scheduler slurm --slurm-array\`, alternated.
+
+${slurmTable(slurm)}
+
+`
+      : ""
+  }${scaleTable}
 
 \`xqc --version\` start-up: ${report.startupMs} ms (median of 5).
 
@@ -355,6 +337,12 @@ Raw times (ms): ${
         r.xqcMs.join("/")
       }`
     ).join("; ")
+  }${
+    slurm
+      ? `; slurm bare ${slurm.bareMs.join("/")}, xqc ${slurm.xqcMs.join("/")}, arrays ${
+        slurm.arrayMs.join("/")
+      }`
+      : ""
   }
 `;
   const resultsFile = join(ROOT, "bench", "RESULTS.md");

@@ -356,3 +356,23 @@ function processesWith(word: string): number[] {
   }
   return found;
 }
+
+Deno.test("xqc run --resume: a job that finished after its run was killed with -9 is not run again", async () => {
+  const dir = await tempDir();
+  const workdir = join(dir, "wd");
+  const log = join(dir, "log");
+  await Deno.writeTextFile(join(dir, "jobs"), `bash -c 'sleep 1; echo once >>${log}'\n`);
+  const args = ["run", "--scheduler", "local", "-w", workdir, "-j", "jobs"];
+  const child = await startRunning(args, workdir, 1, { cwd: dir });
+  child.kill("SIGKILL");
+  await finish(child);
+  // The job goes on without xqc, and finishes: its wrapper writes FINISHED and rc 0.
+  await waitFor(
+    "the job to finish alone",
+    async () => (await readJobFile(workdir, 0, "job.rc").catch(() => "")) === "0\n",
+  );
+  const resumed = await xqc([...args, "--resume", "--json"], { cwd: dir });
+  assertEquals(resumed.code, 0, resumed.stderr);
+  assertEquals(JSON.parse(resumed.stdout).jobs[0].status, "SKIPPED");
+  assertEquals(await Deno.readTextFile(log), "once\n");
+});

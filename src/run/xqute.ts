@@ -167,10 +167,9 @@ export class Xqute implements PluginRun {
     this.#hashes.set(job, hash);
     const before = this.#previous.get(job.index);
     await this.plugins.event("onJobInit", this.scheduler, job);
-    const finished = before?.status === "FINISHED" || before?.status === "SKIPPED";
-    if (this.resume && finished && before?.hash === hash) {
+    if (this.resume && before?.hash === hash && finishedBefore(before, job)) {
       job.skipped = true;
-      job.rc = before.rc;
+      job.rc = 0;
       job.trial = before.trial;
       this.scheduler.setStatus(job, JobStatus.FINISHED);
     } else {
@@ -407,5 +406,21 @@ export class Xqute implements PluginRun {
 
   #record(job: Job): void {
     this.#store?.putJob(jobRecordOf(job, this.#hashes.get(job) ?? ""));
+  }
+}
+
+/**
+ * Whether a job finished in an earlier run of the workdir: its record says so, or the run
+ * crashed while the job ran and the job's wrapper wrote FINISHED and rc 0 (a cluster job
+ * goes on without xqc).
+ */
+function finishedBefore(record: JobRecord, job: Job): boolean {
+  if (record.status === "FINISHED" || record.status === "SKIPPED") return true;
+  if (record.status !== "RUNNING" && record.status !== "SUBMITTED") return false;
+  try {
+    return Deno.readTextFileSync(job.statusFile).trim() === String(JobStatus.FINISHED) &&
+      Deno.readTextFileSync(job.rcFile).trim() === "0";
+  } catch {
+    return false;
   }
 }
