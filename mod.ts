@@ -20,7 +20,8 @@
  * @module
  */
 
-export { type RunOptions, Xqute, type XquteOptions } from "./src/run/xqute.ts";
+export { Xqute } from "./src/run/xqute.ts";
+export type { RunOptions, XquteOptions } from "./src/run/xqute_options.ts";
 export { type SchedulerClass, SCHEDULERS } from "./src/run/registry.ts";
 export {
   type Awaitable,
@@ -51,7 +52,20 @@ export { SpawningScheduler } from "./src/schedulers/spawning.ts";
 export { LocalScheduler, type LocalSchedulerOptions } from "./src/schedulers/local.ts";
 export { ContainerScheduler } from "./src/schedulers/container.ts";
 export type { ContainerSchedulerOptions } from "./src/schedulers/container_options.ts";
-export type { Engine, EngineName, RunSpec } from "./src/engines/engine.ts";
+export type {
+  Engine,
+  EngineName,
+  PullOptions,
+  PullPolicy,
+  ResolvedImage,
+  RunSpec,
+} from "./src/engines/engine.ts";
+export {
+  formatMemory,
+  parseMemory,
+  type ResourceOptions,
+  type Resources,
+} from "./src/core/resources.ts";
 export type { Mount } from "./src/engines/mounts.ts";
 export {
   EngineUnavailableError,

@@ -182,15 +182,48 @@ const cases: Case[] = [
     code: 3,
   },
   {
-    name: "an image that is not there",
-    args: () => ["run", "-i", "xqc-no-such-image:9", "--", "true"],
-    message: `Image "xqc-no-such-image:9" is not on this machine`,
+    name: "an image that is not there, with --pull never",
+    args: () => ["run", "-i", "xqc-no-such-image:9", "--pull", "never", "--", "true"],
+    message: `Image "xqc-no-such-image:9" is not on this machine for docker and --pull is never`,
     code: 3,
+  },
+  {
+    name: "an image that is not there and cannot be pulled (--quiet: no progress)",
+    args: () => ["run", "-i", "xqc-no-such-image:9", "--quiet", "--", "true"],
+    message: `Could not pull "xqc-no-such-image:9" with docker`,
+    code: 3,
+  },
+  {
+    name: "a memory size that is not one",
+    args: () => ["run", ...IMAGE, "--memory", "lots", "--", "true"],
+    message:
+      `Option --memory must be a memory size of 1m or more such as "512m" or "4g", not "lots"`,
+  },
+  {
+    name: "a CPU count that is not one",
+    args: () => ["run", ...IMAGE, "--cpus", "0", "--", "true"],
+    message: `Option --cpus must be a number of CPUs > 0 such as 2 or 1.5, not "0"`,
+  },
+  {
+    name: "a bad memory in a spec's job",
+    args: (d) => ["run", "-f", join(d, "spec.yaml")],
+    files: { "spec.yaml": "image: x\njobs:\n  - {cmd: echo, memory: 12x}\n" },
+    message: `key "jobs" item 1: "memory" must be a memory size`,
+  },
+  {
+    name: "resources with the local scheduler",
+    args: () => ["run", "--scheduler", "local", "--memory", "1g", "--", "true"],
+    message: `Option "memory" needs the container or slurm scheduler, not "local"`,
+  },
+  {
+    name: "a pull policy that is not one",
+    args: () => ["run", ...IMAGE, "--pull", "sometimes", "--", "true"],
+    message: `Option --pull must be one of missing, always, never, not "sometimes"`,
   },
 ];
 
 for (const c of cases) {
-  const needsDocker = c.code === 3 && c.message.toString().includes("Image");
+  const needsDocker = c.code === 3 && /Image|pull/.test(c.message.toString());
   Deno.test({
     name: `xqc run rejects ${c.name} with one line, exit ${c.code ?? 2}, nothing written`,
     ignore: needsDocker && dockerMissing !== null,

@@ -64,6 +64,7 @@ for (const engine of ENGINE_NAMES) {
         "cmd",
         "durationMs",
         "index",
+        "limits",
         "rc",
         "status",
         "stderr",

@@ -8,8 +8,8 @@ export { imageFor, sh, TEST_IMAGE, TEST_SIF } from "./image.ts";
 
 /** The container engines the tests know. */
 export type ContainerEngine = "docker" | "podman" | "apptainer";
-/** The engines the tests know, and the Slurm cluster. */
-export type TestEngine = ContainerEngine | "slurm";
+/** The engines the tests know, the Slurm cluster, and the local registry. */
+export type TestEngine = ContainerEngine | "slurm" | "registry";
 
 const required = new Set(
   (Deno.env.get("XQC_REQUIRE_ENGINES") ?? "").split(",").map((s) => s.trim()).filter(Boolean),
@@ -18,7 +18,27 @@ const ready = new Map<TestEngine, Promise<string | null>>();
 
 async function prepare(engine: TestEngine): Promise<string | null> {
   if (engine === "slurm") return await slurmProblem();
+  if (engine === "registry") return await registryProblem();
   return await engineProblem(engine) ?? await ensureImage(engine);
+}
+
+/** The local registry (`../shared/registry/registry-up.sh` starts it) and its log. */
+export const REGISTRY = "127.0.0.1:5000";
+export const REGISTRY_LOG = join(
+  Deno.env.get("XQC_REGISTRY_DIR") ?? "/tmp/xqc-registry",
+  "registry.log",
+);
+
+async function registryProblem(): Promise<string | null> {
+  try {
+    const reply = await fetch(`http://${REGISTRY}/v2/`, { signal: AbortSignal.timeout(3000) });
+    await reply.body?.cancel();
+    return reply.headers.get("docker-distribution-api-version")
+      ? null
+      : "no distribution registry answers on 127.0.0.1:5000";
+  } catch (e) {
+    return `the registry on ${REGISTRY} does not answer: ${(e as Error).message}`;
+  }
 }
 
 /** Why the Slurm cluster cannot run jobs here (`../shared/cluster/slurm-up.sh` starts it). */

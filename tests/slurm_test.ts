@@ -440,3 +440,45 @@ Deno.test("xqc run --scheduler slurm --dry-run prints each batch script and subm
     () => {},
   );
 });
+
+testOn(
+  "slurm",
+  "resources on Slurm: --cpus-per-task, --mem, per job; an array per set of resources",
+  async () => {
+    const dir = await tempDir();
+    const workdir = join(dir, "wd");
+    await Deno.writeTextFile(
+      join(dir, "spec.yaml"),
+      `scheduler: slurm
+workdir: ${workdir}
+forks: 4
+slurmArray: true
+cpus: 2
+memory: 200m
+jobs:
+  - echo a
+  - echo b
+  - {cmd: echo c, memory: 300m}
+  - {cmd: echo d, memory: 300m}
+`,
+    );
+    const result = await xqc(["run", "-f", join(dir, "spec.yaml"), "--json"]);
+    assertEquals(result.code, 0, result.stderr);
+    const jids = await Promise.all(
+      [0, 1, 2, 3].map(async (i) => (await readJobFile(workdir, i, "job.jid")).trim()),
+    );
+    const arrays = jids.map((jid) => jid.split("_")[0]);
+    assertEquals(arrays[0], arrays[1]);
+    assertEquals(arrays[2], arrays[3]);
+    assert(arrays[0] !== arrays[2], "jobs with other resources shared an array");
+    for (const [i, mem] of [[0, "200M"], [2, "300M"]] as const) {
+      const shown = await sh(["scontrol", "show", "job", "-o", jids[i]]);
+      assertMatch(shown, new RegExp(`MinMemoryNode=${mem}`));
+      assertMatch(shown, /NumCPUs=2 /);
+      assertStringIncludes(
+        await readJobFile(workdir, i, "job.sbatch"),
+        `#SBATCH --cpus-per-task=2\n#SBATCH --mem=${mem}\n`,
+      );
+    }
+  },
+);

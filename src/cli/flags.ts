@@ -51,7 +51,7 @@ export function parseFlags(
     "help",
     "h",
   ]);
-  const takesValue = new Set(spec.string ?? []);
+  const takesValue = new Set([...(spec.string ?? []), ...(spec.collect ?? [])]);
   const longName = (flag: string) =>
     flag.startsWith("--") ? flag.slice(2) : spec.alias?.[flag.slice(1)] ?? flag.slice(1);
   const joined: string[] = [];

@@ -36,6 +36,19 @@ Options:
       --entrypoint CMD     what runs the job script in the container, split as a shell
                            splits words (default /bin/bash)
       --bin-arg ARG        an extra engine argument, before the image; repeat
+      --cpus N             CPUs a job may use (1.5 allowed; Slurm: --cpus-per-task)
+      --memory SIZE        memory a job may use: 512m, 4g (Slurm: --mem)
+      --gpus N|all         GPUs a job gets (docker --gpus, podman CDI, apptainer --nv,
+                           Slurm --gres=gpu:N)
+      --memory-retry-factor F  a job that ran out of memory is retried with F times as much
+                           (default 2)
+      --pull POLICY        missing (default: pull an image once when it is not here),
+                           always, or never
+      --pull-arg ARG       an extra argument for the pull (--tls-verify=false, --no-https);
+                           repeat
+      --sif-cache DIR      where apptainer keeps pulled images (default
+                           $XDG_CACHE_HOME/xqc/sif)
+      --env-pass NAME      a variable of this environment that jobs get too; repeat
       --cwd DIR            where jobs start, inside the container
       --volume-as-cwd DIR  mount DIR at /mnt/disks/.cwd and start jobs there
       --error-strategy S   ignore, retry or halt (default ignore)

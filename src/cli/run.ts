@@ -1,6 +1,7 @@
 // `xqc run`: build the run from the request, feed it, print the summary, map it to an exit code.
 
 import { ValidationError } from "../core/errors.ts";
+import type { Logger } from "../core/logger.ts";
 import type { RunSummary } from "../core/summary.ts";
 import { SIGNAL_EXIT_CODES } from "../run/signals.ts";
 import { Xqute } from "../run/xqute.ts";
@@ -9,7 +10,7 @@ import { HELP } from "./help.ts";
 import type { Io } from "./io.ts";
 import { type ProgressMode, type ProgressReporter, progressReporter } from "./progress.ts";
 import { type RunRequest, runRequest } from "./run_request.ts";
-import { xquteOptionsOf } from "./run_options.ts";
+import { checkJobsFit, xquteOptionsOf } from "./run_options.ts";
 import type { JobSpec } from "./spec.ts";
 
 /** Library errors about options are usage errors on the command line. */
@@ -17,10 +18,16 @@ function asUsageError(e: unknown): unknown {
   return e instanceof TypeError || e instanceof RangeError ? new ValidationError(e.message) : e;
 }
 
-function buildXqute(request: RunRequest, plugins: ProgressReporter[]): Xqute {
+function buildXqute(request: RunRequest, plugins: ProgressReporter[], io: Io): Xqute {
   const options = xquteOptionsOf(request.spec);
+  checkJobsFit(request.spec, request.jobs);
+  // Messages go where the command line writes; --quiet keeps only warnings.
+  const logger: Logger = {
+    info: (message) => request.quiet || io.err(`xqc: ${message}\n`),
+    warn: (message) => io.err(`xqc: ${message}\n`),
+  };
   try {
-    return new Xqute({ ...options, resume: request.resume, plugins });
+    return new Xqute({ ...options, resume: request.resume, plugins, logger });
   } catch (e) {
     throw asUsageError(e);
   }
@@ -69,19 +76,22 @@ export async function commandRun(args: string[], io: Io): Promise<number> {
   const mode: ProgressMode = request.quiet ? "quiet" : io.errIsTerminal ? "live" : "lines";
   const color = io.errIsTerminal && !Deno.noColor;
   const progress = progressReporter(mode, color, io.err);
-  const xq = buildXqute(request, request.dryRun ? [] : [progress]);
+  const xq = buildXqute(request, request.dryRun ? [] : [progress], io);
   if (request.dryRun) return dryRun(xq, request.jobs, io);
   const feed = async (job: JobSpec) => {
     try {
-      await xq.feed(job.cmd, { envs: job.envs });
+      const { cmd, ...options } = job;
+      await xq.feed(cmd, options);
     } catch (e) {
       throw asUsageError(e);
     }
   };
   // The first feed checks the engine and claims the workdir; then the run starts while the
   // rest are fed, so the first job does not wait for the ten-thousandth to be queued. A
-  // cluster gets them all at once instead, so that they can go in arrays.
-  const upFront = xq.scheduler.name === "slurm" ? request.jobs.length : 1;
+  // cluster gets them all at once instead, so that they can go in arrays; and jobs with
+  // their own images all come first, so that a pull that fails stops the run before any starts.
+  const ownImages = request.jobs.some((job) => job.image !== undefined);
+  const upFront = xq.scheduler.name === "slurm" || ownImages ? request.jobs.length : 1;
   for (const job of request.jobs.slice(0, upFront)) await feed(job);
   let summary: RunSummary;
   try {

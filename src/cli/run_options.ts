@@ -1,8 +1,8 @@
 // From a checked spec to the options of the library: which scheduler takes which option.
 
 import { ValidationError } from "../core/errors.ts";
-import type { XquteOptions } from "../run/xqute.ts";
-import type { BatchSpec } from "./spec.ts";
+import type { XquteOptions } from "../run/xqute_options.ts";
+import type { BatchSpec, JobSpec } from "./spec.ts";
 
 /** Options only a container (an image) gives meaning to. */
 const CONTAINER_KEYS = [
@@ -13,7 +13,13 @@ const CONTAINER_KEYS = [
   "entrypoint",
   "binArgs",
   "volumeAsCwd",
+  "pull",
+  "pullArgs",
+  "sifCache",
+  "envPass",
 ] as const;
+/** Options that need a container or a cluster. */
+const RESOURCE_KEYS = ["cpus", "memory", "gpus", "memoryRetryFactor"] as const;
 /** Options only the Slurm scheduler takes. */
 const SLURM_KEYS = [
   "slurmOpts",
@@ -39,6 +45,7 @@ const PASSED = [
   "squeue",
   "scancel",
   "pollInterval",
+  ...RESOURCE_KEYS,
 ] as const;
 
 /**
@@ -57,7 +64,7 @@ export function xquteOptionsOf(spec: BatchSpec): XquteOptions {
     );
   }
   const misplaced = [
-    ...(scheduler === "local" ? ["image", ...CONTAINER_KEYS] : []),
+    ...(scheduler === "local" ? ["image", ...CONTAINER_KEYS, ...RESOURCE_KEYS] : []),
     ...(scheduler === "slurm" && !spec.image ? CONTAINER_KEYS : []),
     ...(scheduler !== "slurm" ? SLURM_KEYS : []),
   ].find((key) => spec[key as keyof BatchSpec] !== undefined);
@@ -82,4 +89,29 @@ export function xquteOptionsOf(spec: BatchSpec): XquteOptions {
     recheckInterval: spec.recheckInterval,
     schedulerOpts,
   };
+}
+
+/**
+ * Check, before anything starts, that every job's own options fit the scheduler: an image
+ * needs containers, resources need containers or a cluster.
+ *
+ * @param spec The spec.
+ * @param jobs The jobs.
+ * @throws {ValidationError} Naming the first job that does not fit.
+ */
+export function checkJobsFit(spec: BatchSpec, jobs: readonly JobSpec[]): void {
+  const scheduler = spec.scheduler ?? "container";
+  for (const [index, job] of jobs.entries()) {
+    if (job.image !== undefined && (scheduler === "local" || !spec.image)) {
+      throw new ValidationError(
+        `Job ${index}: an image of its own needs the container or slurm scheduler with an image`,
+      );
+    }
+    const resource = RESOURCE_KEYS.find((key) => key in job);
+    if (resource && scheduler === "local") {
+      throw new ValidationError(
+        `Job ${index}: "${resource}" needs the container or slurm scheduler, not "local"`,
+      );
+    }
+  }
 }

@@ -58,10 +58,16 @@ const RUN_FLAGS: FlagSpec = {
     "squeue",
     "scancel",
     "poll-interval",
+    "cpus",
+    "memory",
+    "gpus",
+    "memory-retry-factor",
+    "pull",
+    "sif-cache",
   ],
   boolean: ["resume", "dry-run", "json", "quiet"],
   negatable: ["remove", "slurm-array"],
-  collect: ["volume", "env", "bin-arg", "slurm-opt"],
+  collect: ["volume", "env", "bin-arg", "slurm-opt", "pull-arg", "env-pass"],
   alias: {
     f: "file",
     j: "jobs",
@@ -89,6 +95,11 @@ const VALUE_FLAGS: readonly [string, keyof BatchSpec][] = [
   ["sbatch", "sbatch"],
   ["squeue", "squeue"],
   ["scancel", "scancel"],
+  ["cpus", "cpus"],
+  ["memory", "memory"],
+  ["gpus", "gpus"],
+  ["pull", "pull"],
+  ["sif-cache", "sifCache"],
 ];
 
 /** Flags with a number. */
@@ -98,6 +109,7 @@ const NUMBER_FLAGS: readonly [string, keyof BatchSpec, boolean][] = [
   ["timeout", "timeout", false],
   ["recheck-interval", "recheckInterval", false],
   ["poll-interval", "pollInterval", false],
+  ["memory-retry-factor", "memoryRetryFactor", false],
 ];
 
 /** The spec the flags give, each value checked as the spec's own would be. */
@@ -113,6 +125,8 @@ function specOfFlags(flags: Flags): BatchSpec {
   }
   set("volume", "volumes", flagList(flags, "volume"));
   set("bin-arg", "binArgs", flagList(flags, "bin-arg"));
+  set("pull-arg", "pullArgs", flagList(flags, "pull-arg"));
+  set("env-pass", "envPass", flagList(flags, "env-pass"));
   const envs = flagList(flags, "env");
   if (envs) spec.envs = Object.fromEntries(envs.map(parseEnvFlag));
   if (typeof flags.remove === "boolean") spec.remove = flags.remove;

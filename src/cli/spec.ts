@@ -4,15 +4,21 @@ import { parse as parseYaml } from "@std/yaml";
 import { ValidationError } from "../core/errors.ts";
 import { isEnvName } from "../core/job.ts";
 import { shellSplit } from "../core/shell.ts";
+import { parseResources, type ResourceOptions } from "../core/resources.ts";
 import { sbatchLines, type SbatchValue } from "../schedulers/slurm_options.ts";
 
 /** One job of a spec. */
-export interface JobSpec {
+export interface JobSpec extends ResourceOptions {
   /** A command line (run by bash) or an argv. */
   cmd: string | string[];
   /** The job's own variables. */
   envs: Record<string, string>;
+  /** The job's own image. */
+  image?: string;
 }
+
+/** What a job of a spec may hold besides `cmd`. */
+const JOB_KEYS = ["cmd", "envs", "image", "cpus", "memory", "gpus"];
 
 /** A batch: the options of `xqc run` and its jobs. */
 export interface BatchSpec {
@@ -44,6 +50,14 @@ export interface BatchSpec {
   squeue?: string;
   scancel?: string;
   pollInterval?: number;
+  cpus?: number | string;
+  memory?: number | string;
+  gpus?: number | string;
+  memoryRetryFactor?: number;
+  pull?: "missing" | "always" | "never";
+  pullArgs?: string[];
+  sifCache?: string;
+  envPass?: string[];
   jobs?: JobSpec[];
 }
 
@@ -58,7 +72,8 @@ type Kind =
   | "choice"
   | "jobs"
   | "sbatch"
-  | "array";
+  | "array"
+  | "resource";
 
 interface KeyRule {
   kind: Kind;
@@ -96,6 +111,14 @@ export const SPEC_KEYS: Readonly<Record<keyof BatchSpec, KeyRule>> = {
   squeue: { kind: "string" },
   scancel: { kind: "string" },
   pollInterval: { kind: "number", min: 0.05 },
+  cpus: { kind: "resource" },
+  memory: { kind: "resource" },
+  gpus: { kind: "resource" },
+  memoryRetryFactor: { kind: "number", min: 1 },
+  pull: { kind: "choice", choices: ["missing", "always", "never"] },
+  pullArgs: { kind: "strings" },
+  sifCache: { kind: "string" },
+  envPass: { kind: "strings" },
   jobs: { kind: "jobs" },
 };
 
@@ -130,6 +153,14 @@ function checkSbatch(value: unknown, where: string): Record<string, SbatchValue>
   return value as Record<string, SbatchValue>;
 }
 
+function checkResources(resources: ResourceOptions, label: (key: string) => string): void {
+  try {
+    parseResources(resources, label);
+  } catch (e) {
+    throw new ValidationError((e as Error).message);
+  }
+}
+
 function checkJob(item: unknown, where: string): JobSpec {
   // YAML reads `- true` or `- 42` as a boolean or a number; as a command it is a word.
   if (typeof item === "boolean" || typeof item === "number") item = String(item);
@@ -151,8 +182,10 @@ function checkJob(item: unknown, where: string): JobSpec {
   if (typeof item === "object" && item !== null) {
     const record = item as Record<string, unknown>;
     for (const key of Object.keys(record)) {
-      if (key !== "cmd" && key !== "envs") {
-        throw new ValidationError(`${where}: unknown key "${key}" (a job has cmd and envs)`);
+      if (!JOB_KEYS.includes(key)) {
+        throw new ValidationError(
+          `${where}: unknown key "${key}" (a job has ${JOB_KEYS.join(", ")})`,
+        );
       }
     }
     if (!("cmd" in record)) throw new ValidationError(`${where}: "cmd" is missing`);
@@ -162,13 +195,20 @@ function checkJob(item: unknown, where: string): JobSpec {
       );
     }
     const job = checkJob(record.cmd, `${where} cmd`);
+    if (record.image !== undefined && (typeof record.image !== "string" || !record.image)) {
+      throw new ValidationError(`${where}: "image" must be an image, not ${show(record.image)}`);
+    }
+    const own = { cpus: record.cpus, memory: record.memory, gpus: record.gpus } as ResourceOptions;
+    checkResources(own, (key) => `${where}: "${key}"`);
     return {
       cmd: job.cmd,
       envs: record.envs === undefined ? {} : checkEnvs(record.envs, `${where} envs`),
+      ...(record.image === undefined ? {} : { image: record.image as string }),
+      ...Object.fromEntries(Object.entries(own).filter(([, v]) => v !== undefined)),
     };
   }
   throw new ValidationError(
-    `${where} must be a command line, an argv list or {cmd, envs}, not ${show(item)}`,
+    `${where} must be a command line, an argv list or {cmd, envs, …}, not ${show(item)}`,
   );
 }
 
@@ -230,6 +270,9 @@ export function checkSpecValue(key: string, value: unknown, where: string): unkn
       return checkEnvs(value, where);
     case "sbatch":
       return checkSbatch(value, where);
+    case "resource":
+      checkResources({ [key]: value } as ResourceOptions, () => where);
+      return value;
     case "array":
       if (value === true || value === false || value === "auto") return value;
       throw new ValidationError(`${where} must be true, false or "auto", not ${show(value)}`);

@@ -1,6 +1,7 @@
 // A job: its command, its metadir and the files in it, and its state in this process.
 
 import { join } from "@std/path";
+import type { ResourceOptions, Resources } from "./resources.ts";
 import { JobStatus, type JobStatusCode } from "./status.ts";
 import { shellJoin } from "./shell.ts";
 
@@ -8,9 +9,11 @@ import { shellJoin } from "./shell.ts";
 export type JobCommand = string | readonly string[];
 
 /** Options of one fed job. */
-export interface JobOptions {
+export interface JobOptions extends ResourceOptions {
   /** Environment variables set for this job only (names must be valid shell names). */
   envs?: Record<string, string>;
+  /** The image this job runs in, instead of the scheduler's. */
+  image?: string;
 }
 
 /**
@@ -76,6 +79,16 @@ export class Job {
   readonly metadir: string;
   /** The metadir as the job sees it (inside the container). */
   readonly mountedMetadir: string;
+  /** The image this job runs in, when it is not its scheduler's. */
+  readonly image: string | null;
+  /** The resources this job asks for, over its scheduler's. */
+  readonly resources: Readonly<Resources>;
+  /** What its memory is multiplied by: grows on a retry after it ran out of memory. */
+  memoryFactor = 1;
+  /** Whether its last trial ran out of memory (the kernel's OOM killer struck in it). */
+  ranOutOfMemory = false;
+  /** Each trial's resources, in order. */
+  readonly trialLimits: Resources[] = [];
   /** The current status, a {@linkcode JobStatus} code. */
   status: JobStatusCode = JobStatus.INIT;
   /** The last trial's exit code; `null` until it is known. */
@@ -105,6 +118,7 @@ export class Job {
    * @param metadir Its metadir on the host.
    * @param mountedMetadir Its metadir as the job sees it.
    * @param envs Its environment variables.
+   * @param own Its own image and resources.
    */
   constructor(
     index: number,
@@ -112,6 +126,7 @@ export class Job {
     metadir: string,
     mountedMetadir: string = metadir,
     envs: Record<string, string> = {},
+    own: { image?: string | null; resources?: Resources } = {},
   ) {
     validateJobInput(cmd, envs);
     this.index = index;
@@ -119,6 +134,8 @@ export class Job {
     this.envs = { ...envs };
     this.metadir = metadir;
     this.mountedMetadir = mountedMetadir;
+    this.image = own.image ?? null;
+    this.resources = { ...own.resources };
   }
 
   /** The command as one line, for people. */
@@ -150,6 +167,10 @@ export class Job {
   get submissionFile(): string {
     return join(this.metadir, "job.submission");
   }
+  /** `job.oom`: written by the wrapper when the OOM killer struck in the job. */
+  get oomFile(): string {
+    return join(this.metadir, "job.oom");
+  }
   /** `job.retry/`: the files of earlier trials, one folder a trial. */
   get retryDir(): string {
     return join(this.metadir, "job.retry");
@@ -164,6 +185,7 @@ export class Job {
       this.stderrFile,
       this.jidFile,
       this.submissionFile,
+      this.oomFile,
     ];
   }
 

@@ -1,6 +1,7 @@
 // The run summary: what `runUntilComplete()` resolves to and `xqc run --json` prints.
 
 import type { Job } from "./job.ts";
+import type { Resources } from "./resources.ts";
 import { type JobOutcome, jobOutcome } from "./status.ts";
 
 /** One job in the summary. */
@@ -24,6 +25,8 @@ export interface JobSummary {
   stdout: string;
   /** The path of its `job.stderr`. */
   stderr: string;
+  /** Each trial's CPUs, memory (bytes) and GPUs, when it asked for any. */
+  limits: Resources[];
 }
 
 /** The summary of a run. */
@@ -96,6 +99,7 @@ export function summarize(
         : null,
       stdout: job.stdoutFile,
       stderr: job.stderrFile,
+      limits: job.trialLimits.filter((limits) => Object.keys(limits).length),
     });
   }
   return summary;

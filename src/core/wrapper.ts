@@ -1,5 +1,6 @@
 // The bash wrapper every job runs in: one template, rendered by a pure function.
 
+import { cgroupFunctions } from "./cgroup_script.ts";
 import { shellJoin, shellQuote } from "./shell.ts";
 import type { JobCommand } from "./job.ts";
 
@@ -34,6 +35,11 @@ export interface WrapperParts {
   end?: string;
   /** Seconds after which the command is stopped with rc 124; 0 for none. */
   timeout?: number;
+  /**
+   * The trial's memory limit as people write it (`256m`), when it has one: the wrapper then
+   * tells an OOM kill in the job apart (rc 137, `job.oom`, a line in `job.stderr`).
+   */
+  memoryLimit?: string;
 }
 
 /**
@@ -63,7 +69,6 @@ export function renderWrapper(parts: WrapperParts): string {
     ? `"$BASH" -c ${shellQuote(parts.cmd)}`
     : shellJoin(parts.cmd);
   const program = typeof parts.cmd === "string" ? "bash -c" : parts.cmd[0];
-  const say = (message: string) => `echo ${shellQuote(`xqc: ${message}`)}`;
   const timeout = parts.timeout && parts.timeout > 0 ? parts.timeout : 0;
   return `#!${parts.shebang}
 # Job ${parts.index}, trial ${parts.trial}: written by @xq/container.
@@ -75,6 +80,13 @@ ${section("scheduler set-up", parts.wrapperInit)}
 echo 4 >"$xqc_meta/job.status"
 echo ${RUNNING_MARKER}
 ${section("plugins: onJobcmdInit", parts.init)}
+${
+    parts.memoryLimit
+      ? `${cgroupFunctions()}
+xqc_oom_kills; xqc_oom_before=$xqc_oom`
+      : "# memory limit: none"
+  }
+xqc_oom_struck=0
 xqc_child=
 xqc_stopped=
 xqc_timed_out=0
@@ -83,11 +95,14 @@ xqc_end() {
   [ -n "$xqc_stopped" ] && xqc_rc=$xqc_stopped
   # What a timed command left in its own process group ends with it.
   [ -n "$xqc_child" ] && kill -KILL -- -"$xqc_child" 2>/dev/null
+${indent(oomCheck(parts.memoryLimit))}
   case $xqc_rc in
     124) [ "$xqc_timed_out" = 1 ] && ${say(`the job timed out after ${timeout} s (rc 124)`)} ;;
     126) ${say(`rc 126: a command was found but could not be run (job command: ${program})`)} ;;
     127) ${say(`rc 127: a command was not found (job command: ${program})`)} ;;
-    137) ${say("rc 137: the job was killed by SIGKILL (out of memory, or killed from outside)")} ;;
+    137) [ "$xqc_oom_struck" = 1 ] || ${
+    say("rc 137: the job was killed by SIGKILL (out of memory, or killed from outside)")
+  } ;;
   esac >>"$xqc_meta/job.stderr" 2>/dev/null
   echo "$xqc_rc" >"$xqc_meta/job.rc"
   if [ "$xqc_rc" -eq 0 ]; then echo 6 >"$xqc_meta/job.status"; else echo 7 >"$xqc_meta/job.status"; fi
@@ -135,6 +150,22 @@ while kill -0 "$xqc_child" 2>/dev/null; do wait "$xqc_child"; xqc_rc=$?; done
 kill -TERM "$xqc_watch" 2>/dev/null
 [ "$xqc_timed_out" = 1 ] && xqc_rc=124
 exit "$xqc_rc"`;
+}
+
+function say(message: string): string {
+  return `echo ${shellQuote(`xqc: ${message}`)}`;
+}
+
+function oomCheck(limit: string | undefined): string {
+  if (!limit) return "# memory limit: none";
+  // The OOM killer may take a child and leave the job to exit 0: the count tells.
+  return `xqc_oom_kills
+if [ -n "$xqc_oom" ] && [ "$xqc_oom" -gt "\${xqc_oom_before:-0}" ]; then
+  xqc_oom_struck=1
+  xqc_rc=137
+  echo "$xqc_oom" >"$xqc_meta/job.oom"
+  ${say(`killed: out of memory (limit ${limit})`)} >>"$xqc_meta/job.stderr" 2>/dev/null
+fi`;
 }
 
 function watchdog(seconds: number): string {

@@ -1,4 +1,4 @@
-// Docker: named containers, removed with `docker rm -f`.
+// Docker: named containers, removed with `docker rm -f`; GPUs with --gpus.
 
 import type { EngineName } from "./engine.ts";
 import { OciEngine } from "./oci.ts";
@@ -7,6 +7,11 @@ import { OciEngine } from "./oci.ts";
 export class DockerEngine extends OciEngine {
   /** `"docker"`. */
   readonly name: EngineName = "docker";
+
+  /** `--gpus all` or `--gpus N` (the NVIDIA container toolkit). */
+  gpuArgs(gpus: number | "all"): string[] {
+    return ["--gpus", String(gpus)];
+  }
 
   /** `docker rm -f NAME`, or `docker kill NAME` for a container that is kept. */
   removeArgv(name: string, remove: boolean): string[] {

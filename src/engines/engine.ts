@@ -1,5 +1,7 @@
 // The contract every container engine meets: how a job is started, killed, found and checked.
 
+import type { Logger } from "../core/logger.ts";
+import type { Resources } from "../core/resources.ts";
 import type { Mount } from "./mounts.ts";
 
 /** The engines, by the name their binary's basename gives. */
@@ -21,12 +23,39 @@ export interface RunSpec {
   binArgs: readonly string[];
   /** Remove the container when it ends (docker/podman `--rm`). */
   remove: boolean;
-  /** The user the job runs as (docker/podman `--user`). */
-  user: string;
+  /** The user the job runs as (docker/podman `--user`); `null`: whoever runs xqc. */
+  user: string | null;
+  /** The trial's CPUs, memory and GPUs. */
+  resources: Resources;
   /** The container's name. */
   name: string;
   /** Labels that find the container again (docker/podman). */
   labels: Readonly<Record<string, string>>;
+}
+
+/** When to pull an image: when it is missing (default), always, or never. */
+export type PullPolicy = "missing" | "always" | "never";
+
+/** How images are made ready. */
+export interface PullOptions {
+  /** When to pull. */
+  pull: PullPolicy;
+  /** More arguments for the pull command (`--tls-verify=false`, `--no-https`). */
+  pullArgs: readonly string[];
+  /** xqc's cache folder: pull locks, digests, apptainer's configuration. */
+  cacheDir: string;
+  /** Where pulled SIF images go (apptainer). */
+  sifCache: string;
+  /** Where pull progress goes. */
+  logger: Logger;
+}
+
+/** An image made ready to run. */
+export interface ResolvedImage {
+  /** What to give the engine to run it (an image name, or a pulled SIF's path). */
+  ref: string;
+  /** What identifies its content (an image id, a SIF's SHA-256). */
+  id: string;
 }
 
 /** One engine's behaviour; each engine's file holds all that differs for it. */
@@ -56,13 +85,25 @@ export interface Engine {
    */
   clientEnv(envs: Readonly<Record<string, string>>): Record<string, string>;
   /**
-   * Check that the engine answers and has the image.
+   * Make an image ready: check the engine answers and has it, pulling it once (under a lock
+   * other runs of this machine wait on) when the policy says so.
    *
    * @param image The image.
-   * @returns What identifies the image's content (an image id or a digest).
-   * @throws {EngineUnavailableError} When the engine or the image is missing.
+   * @param options When and how to pull.
+   * @returns What to run, and what identifies its content.
+   * @throws {EngineUnavailableError} When the engine, the image or the pull fails.
    */
-  checkImage(image: string): Promise<string>;
+  resolveImage(image: string, options: PullOptions): Promise<ResolvedImage>;
+  /**
+   * Check that the engine can apply these resources; fix what it can (apptainer's cgroups
+   * configuration).
+   *
+   * @param resources The resources some job asks for.
+   * @param image A resolved image to try them with.
+   * @param options Where a configuration it writes may go.
+   * @throws {EngineUnavailableError} When limits cannot be applied here.
+   */
+  checkResources(resources: Resources, image: string, options: PullOptions): Promise<void>;
   /**
    * What `job.jid` holds for a job: its container name, or its client's pid.
    *
@@ -74,9 +115,9 @@ export interface Engine {
    * The user a job runs as when it is not the client's own, so that it can be given its
    * metadir; `null` when jobs run as the user who starts them.
    *
-   * @param user The `user` option.
+   * @param user The `user` option (`null`: not given).
    */
-  containerUser(user: string): string | null;
+  containerUser(user: string | null): string | null;
   /**
    * Kill a job where it runs. Called again while its client lives (the container may not
    * exist yet when the first call comes).

@@ -1,9 +1,15 @@
-// What docker and podman share: named, labelled containers driven through their CLI.
+// What docker and podman share: named, labelled containers driven through their CLI, images
+// pulled once, and limits as run flags.
 
+import { join } from "@std/path";
+import { sha256HexSync } from "../core/digest.ts";
 import { EngineUnavailableError } from "../core/errors.ts";
+import { withFileLock } from "../core/lock.ts";
 import { runCommand } from "../core/process.ts";
-import type { Engine, EngineName, RunSpec } from "./engine.ts";
+import { formatMemory, type Resources } from "../core/resources.ts";
+import type { Engine, EngineName, PullOptions, ResolvedImage, RunSpec } from "./engine.ts";
 import { mountText } from "./mounts.ts";
+import { pullWithProgress } from "./pull.ts";
 
 /** How long a kill through the engine may take to end the client, before SIGKILL. */
 const KILL_GRACE_MS = 30_000;
@@ -26,14 +32,18 @@ export abstract class OciEngine implements Engine {
   readonly bin: string;
   /** Containers are removed with `rm -f`; the wait is for one that was not created yet. */
   readonly killGraceMs: number = KILL_GRACE_MS;
+  /** The uid of the process that runs xqc (decides the user flags). */
+  readonly processUid: number;
 
   /**
    * An engine driven through a binary.
    *
    * @param bin The binary's path.
+   * @param processUid The uid of the process that runs xqc.
    */
-  constructor(bin: string) {
+  constructor(bin: string, processUid: number = Deno.uid() ?? 0) {
     this.bin = bin;
+    this.processUid = processUid;
   }
 
   /** The image without a `docker://` prefix. */
@@ -41,7 +51,7 @@ export abstract class OciEngine implements Engine {
     return image.replace(/^docker:\/\//, "");
   }
 
-  /** `run [--rm] --name … --label … --user … -e NAME… -v … --workdir … IMAGE ENTRYPOINT`. */
+  /** `run [--rm] --name … --label … <user> -e NAME… -v … --workdir … <limits> IMAGE ENTRYPOINT`. */
   runArgv(spec: RunSpec): string[] {
     const argv = [this.bin, "run"];
     if (spec.remove) argv.push("--rm");
@@ -49,32 +59,78 @@ export abstract class OciEngine implements Engine {
     for (const [key, value] of Object.entries(spec.labels)) {
       argv.push("--label", `${key}=${value}`);
     }
-    if (spec.user) argv.push("--user", spec.user);
+    argv.push(...this.userArgs(spec.user));
     // Values come from the client's environment: they stay out of argv and `ps`.
     for (const env of spec.envNames) argv.push("-e", env);
     for (const mount of spec.mounts) argv.push("-v", mountText(mount));
     if (spec.cwd) argv.push("--workdir", spec.cwd);
+    argv.push(...this.resourceArgs(spec.resources));
     argv.push(...spec.binArgs, this.imageRef(spec.image), ...spec.entrypoint);
     return argv;
   }
+
+  /**
+   * The flags that run a job as a user: the one given, or the current uid:gid.
+   *
+   * @param user The `user` option (`null`: not given).
+   * @returns The flags.
+   */
+  userArgs(user: string | null): string[] {
+    return ["--user", user ?? `${this.processUid}:${Deno.gid() ?? 0}`];
+  }
+
+  /**
+   * The flags of a job's limits.
+   *
+   * @param resources The limits.
+   * @returns `--cpus`, `--memory` and the GPUs' flags.
+   */
+  resourceArgs(resources: Resources): string[] {
+    const argv: string[] = [];
+    if (resources.cpus !== undefined) argv.push("--cpus", String(resources.cpus));
+    if (resources.memory !== undefined) argv.push("--memory", formatMemory(resources.memory));
+    if (resources.gpus !== undefined) argv.push(...this.gpuArgs(resources.gpus));
+    return argv;
+  }
+
+  /**
+   * The flags that give a job GPUs.
+   *
+   * @param gpus A count, or `"all"`.
+   */
+  abstract gpuArgs(gpus: number | "all"): string[];
 
   /** The variables as they are: `-e NAME` reads them from the client's environment. */
   clientEnv(envs: Readonly<Record<string, string>>): Record<string, string> {
     return { ...envs };
   }
 
-  /** `image inspect`: the image's id, or exit 3 naming what is missing. */
-  async checkImage(image: string): Promise<string> {
+  /** The image, pulled once (under a lock) when it is missing or the policy says always. */
+  async resolveImage(image: string, options: PullOptions): Promise<ResolvedImage> {
     const ref = this.imageRef(image);
-    const out = await runCommand([this.bin, "image", "inspect", "--format", "{{.Id}}", ref]);
-    if (out.code === 0) return out.stdout.trim();
-    const said = lastLine(out.stderr);
-    if (/no such (image|object)|image not known|not found|unable to find/i.test(said)) {
+    if (options.pull !== "always") {
+      const id = await this.#imageId(ref);
+      if (id) return { ref, id };
+    }
+    if (options.pull === "never") {
       throw new EngineUnavailableError(
-        `Image "${ref}" is not on this machine for ${this.name} (pull or load it first: ${this.name} pull ${ref})`,
+        `Image "${ref}" is not on this machine for ${this.name} and --pull is never (pull it: ${this.name} pull ${ref})`,
       );
     }
-    throw new EngineUnavailableError(`The ${this.name} engine does not answer: ${said}`);
+    const lock = join(options.cacheDir, "locks", `${this.name}-${sha256HexSync(ref)}.lock`);
+    await withFileLock(lock, async () => {
+      // Another run may have pulled it while this one waited for the lock.
+      if (options.pull !== "always" && await this.#imageId(ref)) return;
+      await pullWithProgress([this.bin, "pull", ...options.pullArgs, ref], ref, this.name, options);
+    });
+    const id = await this.#imageId(ref);
+    if (!id) throw new EngineUnavailableError(`${this.name} pulled "${ref}" but does not have it`);
+    return { ref, id };
+  }
+
+  /** docker and podman apply limits themselves. */
+  checkResources(): Promise<void> {
+    return Promise.resolve();
   }
 
   /** The container's name. */
@@ -83,7 +139,7 @@ export abstract class OciEngine implements Engine {
   }
 
   /** The `user` option: jobs run as that user, who may not own the workdir. */
-  containerUser(user: string): string | null {
+  containerUser(user: string | null): string | null {
     return user;
   }
 
@@ -121,6 +177,15 @@ export abstract class OciEngine implements Engine {
     await Promise.all(
       names.map((name) => runCommand(this.removeArgv(name, true), { deadlineMs: 15_000 })),
     );
+  }
+
+  /** The image's id, `null` when the engine does not have it; throws when it does not answer. */
+  async #imageId(ref: string): Promise<string | null> {
+    const out = await runCommand([this.bin, "image", "inspect", "--format", "{{.Id}}", ref]);
+    if (out.code === 0) return out.stdout.trim();
+    const said = lastLine(out.stderr);
+    if (/no such (image|object)|image not known|not found|unable to find/i.test(said)) return null;
+    throw new EngineUnavailableError(`The ${this.name} engine does not answer: ${said}`);
   }
 
   async #names(filter: string): Promise<string[]> {

@@ -1,4 +1,5 @@
-// Podman: as docker, but its `rm -f` waits 10 s for a stop unless told otherwise.
+// Podman: as docker, but its `rm -f` waits 10 s for a stop unless told otherwise, it takes
+// GPUs as CDI devices, and a user who is not root keeps their own id in the container.
 
 import type { EngineName } from "./engine.ts";
 import { OciEngine } from "./oci.ts";
@@ -7,6 +8,22 @@ import { OciEngine } from "./oci.ts";
 export class PodmanEngine extends OciEngine {
   /** `"podman"`. */
   readonly name: EngineName = "podman";
+
+  /**
+   * A user given is `--user`; otherwise root runs as root, and a user who is not root (a
+   * rootless podman) keeps their own uid and gid inside (`--userns=keep-id`), which
+   * `--user uid:gid` alone does not map.
+   */
+  override userArgs(user: string | null): string[] {
+    if (user === null && this.processUid !== 0) return ["--userns=keep-id"];
+    return super.userArgs(user);
+  }
+
+  /** CDI devices (podman 4 has no --gpus): `nvidia.com/gpu=all`, or one per GPU. */
+  gpuArgs(gpus: number | "all"): string[] {
+    const names = gpus === "all" ? ["all"] : Array.from({ length: gpus }, (_, i) => String(i));
+    return names.flatMap((name) => ["--device", `nvidia.com/gpu=${name}`]);
+  }
 
   /** `podman rm -f -t 0 NAME` (killed at once), or `podman kill NAME` when kept. */
   removeArgv(name: string, remove: boolean): string[] {

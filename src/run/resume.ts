@@ -3,6 +3,8 @@
 
 import { sha256Hex } from "../core/digest.ts";
 import type { Job } from "../core/job.ts";
+import type { JobRecord } from "../core/state.ts";
+import { JobStatus } from "../core/status.ts";
 import type { Scheduler } from "../schedulers/scheduler.ts";
 
 /**
@@ -19,4 +21,24 @@ export function jobHash(job: Job, scheduler: Scheduler): Promise<string> {
     envs: Object.entries({ ...scheduler.envs, ...job.envs }).sort(),
     ...scheduler.jobIdentity(job),
   }));
+}
+
+/**
+ * Whether a job finished in an earlier run of the workdir: its record says so, or the run
+ * crashed while the job ran and the job's wrapper wrote FINISHED and rc 0 (a cluster job
+ * goes on without xqc).
+ *
+ * @param record The job's record from the earlier run.
+ * @param job The job (its metadir is read).
+ * @returns `true` when it finished.
+ */
+export function finishedBefore(record: JobRecord, job: Job): boolean {
+  if (record.status === "FINISHED" || record.status === "SKIPPED") return true;
+  if (record.status !== "RUNNING" && record.status !== "SUBMITTED") return false;
+  try {
+    return Deno.readTextFileSync(job.statusFile).trim() === String(JobStatus.FINISHED) &&
+      Deno.readTextFileSync(job.rcFile).trim() === "0";
+  } catch {
+    return false;
+  }
 }

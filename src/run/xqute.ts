@@ -3,70 +3,20 @@
 
 import type { Job, JobCommand, JobOptions } from "../core/job.ts";
 import { validateJobInput } from "../core/job.ts";
+import { parseResources } from "../core/resources.ts";
 import { type Logger, stderrLogger } from "../core/logger.ts";
 import { checkKnownKeys } from "../core/options.ts";
 import { type JobRecord, jobRecordOf, type RunRecord, StateStore } from "../core/state.ts";
-import { JobErrorStrategy, type JobErrorStrategyName, JobStatus } from "../core/status.ts";
+import { JobErrorStrategy, JobStatus } from "../core/status.ts";
 import { type RunSummary, summarize } from "../core/summary.ts";
 import { checkWorkdir, claimWorkdir, type WorkdirClaim } from "../core/workdir.ts";
 import type { Scheduler } from "../schedulers/scheduler.ts";
-import { type Plugin, PluginManager, type PluginRun } from "./plugin.ts";
-import { createScheduler, type SchedulerClass } from "./registry.ts";
-import { jobHash } from "./resume.ts";
+import { PluginManager, type PluginRun } from "./plugin.ts";
 import { startRechecks } from "./rechecks.ts";
+import { createScheduler } from "./registry.ts";
+import { finishedBefore, jobHash } from "./resume.ts";
 import { listenForStopSignals, SIGNAL_EXIT_CODES } from "./signals.ts";
-
-/** Options of {@linkcode Xqute}, as xqute's, in camelCase. */
-export interface XquteOptions {
-  /** `"local"`, `"container"`, a scheduler, or a scheduler class (default `"local"`). */
-  scheduler?: string | Scheduler | SchedulerClass;
-  /** How many jobs run at once (default 1). */
-  forks?: number;
-  /** Where metadirs and state go (default `./.xqute`). */
-  workdir?: string;
-  /** `"ignore"`, `"retry"` or `"halt"` (default `"ignore"`). */
-  errorStrategy?: JobErrorStrategyName;
-  /** Retries per job with `"retry"` (default 3). */
-  numRetries?: number;
-  /** How many jobs may be starting at once (default 8). */
-  submissionBatch?: number;
-  /** The first part of container names (default `"xqc"`). */
-  jobnamePrefix?: string;
-  /** Seconds between checks that running jobs still exist where they run (default 60). */
-  recheckInterval?: number;
-  /** Options for the scheduler (`image`, `bin`, `volumes`, … for containers). */
-  schedulerOpts?: Record<string, unknown>;
-  /** Plugins whose hooks run. */
-  plugins?: Plugin[];
-  /** Skip jobs that finished in an earlier run of this workdir with the same command. */
-  resume?: boolean;
-  /** Stop on SIGINT, SIGTERM and SIGHUP, killing running jobs (default true). */
-  handleSignals?: boolean;
-  /** Where messages go (default: stderr). */
-  logger?: Logger;
-}
-
-const XQUTE_OPTION_KEYS = new Set([
-  "scheduler",
-  "forks",
-  "workdir",
-  "errorStrategy",
-  "numRetries",
-  "submissionBatch",
-  "jobnamePrefix",
-  "recheckInterval",
-  "schedulerOpts",
-  "plugins",
-  "resume",
-  "handleSignals",
-  "logger",
-]);
-
-/** Options of {@linkcode Xqute.runUntilComplete}. */
-export interface RunOptions {
-  /** Return at once and keep taking `feed` calls until `stopFeeding()`. */
-  keepFeeding?: boolean;
-}
+import { type RunOptions, XQUTE_OPTION_KEYS, type XquteOptions } from "./xqute_options.ts";
 
 /**
  * Runs a batch of jobs: `feed` them, then `runUntilComplete()`.
@@ -153,15 +103,27 @@ export class Xqute implements PluginRun {
    * Add a job. The first call checks the engine and image and claims the workdir.
    *
    * @param cmd A shell command line (run by bash) or an argv (passed literally).
-   * @param options The job's envs.
+   * @param options The job's envs, and its own image, cpus, memory and gpus.
    * @returns The job.
-   * @throws {TypeError} For an empty command or bad envs.
+   * @throws {TypeError} For an empty command, bad envs, or an image or resources its
+   *   scheduler cannot give.
+   * @throws {RangeError} For a bad resource value.
+   * @throws {EngineUnavailableError} When its image cannot be had.
    */
   async feed(cmd: JobCommand, options: JobOptions = {}): Promise<Job> {
     validateJobInput(cmd, options.envs ?? {});
+    if (options.image !== undefined && (typeof options.image !== "string" || !options.image)) {
+      throw new TypeError(`Job ${this.jobs.length}: "image" must be an image name or path`);
+    }
+    const resources = parseResources(options, (key) => `Job ${this.jobs.length}: "${key}"`);
     if (this.#closed) throw new Error("The run no longer takes jobs (stopFeeding was called)");
     await this.#ensureSetup();
-    const job = this.scheduler.createJob(this.jobs.length, cmd, options.envs ?? {});
+    const job = this.scheduler.createJob(this.jobs.length, cmd, options.envs ?? {}, {
+      image: options.image,
+      resources,
+    });
+    // Its own image is pulled (once for all the jobs that name it) before it is queued.
+    await this.scheduler.prepareJob(job);
     this.jobs.push(job);
     const hash = await jobHash(job, this.scheduler);
     this.#hashes.set(job, hash);
@@ -406,21 +368,5 @@ export class Xqute implements PluginRun {
 
   #record(job: Job): void {
     this.#store?.putJob(jobRecordOf(job, this.#hashes.get(job) ?? ""));
-  }
-}
-
-/**
- * Whether a job finished in an earlier run of the workdir: its record says so, or the run
- * crashed while the job ran and the job's wrapper wrote FINISHED and rc 0 (a cluster job
- * goes on without xqc).
- */
-function finishedBefore(record: JobRecord, job: Job): boolean {
-  if (record.status === "FINISHED" || record.status === "SKIPPED") return true;
-  if (record.status !== "RUNNING" && record.status !== "SUBMITTED") return false;
-  try {
-    return Deno.readTextFileSync(job.statusFile).trim() === String(JobStatus.FINISHED) &&
-      Deno.readTextFileSync(job.rcFile).trim() === "0";
-  } catch {
-    return false;
   }
 }

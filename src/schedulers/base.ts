@@ -2,6 +2,7 @@
 
 import { join } from "@std/path";
 import { Job, type JobCommand } from "../core/job.ts";
+import { formatMemory, type Resources, trialResources } from "../core/resources.ts";
 import { checkKnownKeys } from "../core/options.ts";
 import { findTaggedGroups, signalGroup } from "../core/process.ts";
 import { shellJoin, shellQuote, shellSplit } from "../core/shell.ts";
@@ -50,6 +51,10 @@ export abstract class SchedulerBase {
   readonly timeout: number;
   /** Environment variables set in every job. */
   readonly envs: Readonly<Record<string, string>>;
+  /** The CPUs, memory and GPUs every job asks for (a job's own win). */
+  readonly resources: Readonly<Resources>;
+  /** What a retry multiplies the memory of a job that ran out of it by. */
+  readonly memoryRetryFactor: number;
   /** The image jobs run in; `null` when they run on the host. */
   readonly image: string | null = null;
   /** The engine binary; `null` when jobs run on the host. */
@@ -84,6 +89,8 @@ export abstract class SchedulerBase {
     this.recheckInterval = resolved.recheckInterval;
     this.timeout = resolved.timeout;
     this.envs = resolved.envs;
+    this.resources = resolved.resources;
+    this.memoryRetryFactor = resolved.memoryRetryFactor;
   }
 
   /** The wrapper's file name suffix: `job.wrapped.<suffix>`. */
@@ -103,6 +110,29 @@ export abstract class SchedulerBase {
 
   /** Checks made once before the first job (the engine, the image); throws what stops the run. */
   async prepare(): Promise<void> {}
+
+  /**
+   * Make ready what a job needs before it is queued: its own image, its limits. Jobs of
+   * this scheduler run on the host, which takes neither.
+   *
+   * @param job The job.
+   * @throws {TypeError} For an image or resources it cannot give.
+   */
+  prepareJob(job: Job): Promise<void> {
+    if (job.image) {
+      return Promise.reject(
+        new TypeError(`Job ${job.index}: an image needs the container or slurm scheduler`),
+      );
+    }
+    if (Object.keys(this.trialResources(job)).length) {
+      return Promise.reject(
+        new TypeError(
+          `Job ${job.index}: cpus, memory and gpus need the container or slurm scheduler`,
+        ),
+      );
+    }
+    return Promise.resolve();
+  }
 
   /**
    * Stop what an earlier run of this workdir left running (it was killed with -9): the
@@ -145,16 +175,34 @@ export abstract class SchedulerBase {
    * @param index Its index.
    * @param cmd Its command.
    * @param envs Its environment variables.
+   * @param own Its own image and resources, if it has them.
    * @returns The job (status INIT).
    */
-  createJob(index: number, cmd: JobCommand, envs: Record<string, string> = {}): Job {
+  createJob(
+    index: number,
+    cmd: JobCommand,
+    envs: Record<string, string> = {},
+    own: { image?: string | null; resources?: Resources } = {},
+  ): Job {
     return new this.jobClass(
       index,
       cmd,
       join(this.workdir, String(index)),
       `${this.mountedWorkdir.replace(/\/+$/, "")}/${index}`,
       envs,
+      own,
     );
+  }
+
+  /**
+   * The resources of a job's current trial: its own over the scheduler's, its memory
+   * multiplied by its retry factor.
+   *
+   * @param job The job.
+   * @returns The resources.
+   */
+  trialResources(job: Job): Resources {
+    return trialResources(this.resources, job.resources, job.memoryFactor);
   }
 
   /**
@@ -205,6 +253,7 @@ export abstract class SchedulerBase {
    * @returns Bash.
    */
   wrapJobScript(job: Job): string {
+    const memory = this.trialResources(job).memory;
     return renderWrapper({
       shebang: this.wrapperShebang,
       index: job.index,
@@ -219,6 +268,7 @@ export abstract class SchedulerBase {
       postscript: this.postscript,
       end: this.jobcmdEnd(job),
       timeout: this.timeout,
+      memoryLimit: memory === undefined ? undefined : formatMemory(memory),
     });
   }
 

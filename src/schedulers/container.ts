@@ -1,7 +1,7 @@
 // The container scheduler: each job's wrapper runs in a Docker, Podman or Apptainer container.
 
 import type { Job } from "../core/job.ts";
-import type { Engine } from "../engines/engine.ts";
+import type { Engine, PullOptions } from "../engines/engine.ts";
 import type { Mount } from "../engines/mounts.ts";
 import { ContainerLauncher } from "./container_launcher.ts";
 import {
@@ -63,13 +63,18 @@ export class ContainerScheduler extends SpawningScheduler {
     return this.#launcher.volumes;
   }
 
+  /** When to pull images, and how. */
+  get pullOptions(): PullOptions {
+    return this.#launcher.pullOptions;
+  }
+
   /** What runs the wrapper in the container. */
   get entrypoint(): string[] {
     return this.#launcher.entrypoint;
   }
 
-  /** The container user (docker/podman). */
-  get user(): string {
+  /** The container user (docker/podman); `null`: whoever runs xqc. */
+  get user(): string | null {
     return this.#launcher.user;
   }
 
@@ -112,7 +117,18 @@ export class ContainerScheduler extends SpawningScheduler {
     // Listing a crashed run's containers only reads: it goes along with the image check.
     this.#leftovers = this.engine.leftovers(this.workdir);
     this.#leftovers.catch(() => {});
-    await this.#launcher.checkImage();
+    const { ref } = await this.#launcher.ready();
+    await this.engine.checkResources(this.resources, ref, this.pullOptions);
+  }
+
+  /**
+   * A job's own image is made ready (pulled once for all the jobs that name it) and its
+   * limits checked, before it is queued.
+   *
+   * @param job The job.
+   */
+  override async prepareJob(job: Job): Promise<void> {
+    await this.#launcher.prepareJob(job, this.trialResources(job));
   }
 
   /**
@@ -138,7 +154,7 @@ export class ContainerScheduler extends SpawningScheduler {
    * @returns The values for the resume hash.
    */
   override jobIdentity(job: Job): Record<string, unknown> {
-    return { ...super.jobIdentity(job), ...this.#launcher.identity() };
+    return { ...super.jobIdentity(job), ...this.#launcher.identity(job) };
   }
 
   /**
@@ -162,7 +178,8 @@ export class ContainerScheduler extends SpawningScheduler {
       job,
       this.containerName(job),
       this.runId,
-      Object.keys(super.processEnv(job)),
+      Object.keys(this.#launcher.jobEnvs(super.processEnv(job))),
+      this.trialResources(job),
     );
   }
 
@@ -173,7 +190,7 @@ export class ContainerScheduler extends SpawningScheduler {
    * @returns Names and values.
    */
   override processEnv(job: Job): Record<string, string> {
-    return this.engine.clientEnv(super.processEnv(job));
+    return this.engine.clientEnv(this.#launcher.jobEnvs(super.processEnv(job)));
   }
 
   /**

@@ -72,7 +72,7 @@ Deno.test("ContainerScheduler builds the docker argv: --rm, name, labels, user, 
   assertEquals(s.wrapperSuffix, "container-docker");
 });
 
-Deno.test("ContainerScheduler builds the apptainer argv: exec, --bind, --pwd, envs from the environment", async () => {
+Deno.test("ContainerScheduler builds the apptainer argv: exec --cleanenv --no-eval, --bind, --pwd, envs as APPTAINERENV_*", async () => {
   const workdir = await tempDir();
   const s = new ContainerScheduler({
     image: "docker://alpine",
@@ -85,6 +85,8 @@ Deno.test("ContainerScheduler builds the apptainer argv: exec, --bind, --pwd, en
   assertEquals(s.engineCommand(job).slice(1), [
     "--quiet",
     "exec",
+    "--cleanenv",
+    "--no-eval",
     "--bind",
     `${workdir}:${DEFAULT_MOUNTED_WORKDIR}`,
     "--pwd",
@@ -93,7 +95,9 @@ Deno.test("ContainerScheduler builds the apptainer argv: exec, --bind, --pwd, en
     "/bin/bash",
     "--noprofile",
   ]);
-  assertEquals(s.processEnv(job), { A: "1" });
+  // The job's variables go in as APPTAINERENV_*, kept literally (--no-eval); nothing else
+  // of this environment goes in (--cleanenv).
+  assertEquals(s.processEnv(job), { APPTAINERENV_A: "1" });
   assertEquals(s.image, "docker://alpine");
 });
 

@@ -1,9 +1,12 @@
-// How a job's wrapper runs in a container: the engine, its command, mounts, names and user.
-// Shared by the schedulers that run containers, on this host or on cluster nodes.
+// How a job's wrapper runs in a container: the engine, its images (pulled once), command,
+// mounts, names, user and limits. Shared by the schedulers that run containers, on this
+// host or on cluster nodes.
 
 import type { Job } from "../core/job.ts";
+import type { Logger } from "../core/logger.ts";
+import type { Resources } from "../core/resources.ts";
 import { shellJoin, shellQuote } from "../core/shell.ts";
-import type { Engine } from "../engines/engine.ts";
+import type { Engine, PullOptions, ResolvedImage } from "../engines/engine.ts";
 import { hostPathOf, type Mount } from "../engines/mounts.ts";
 import { engineFor } from "../engines/select.ts";
 import type { ResolvedContainerOptions } from "./container_options.ts";
@@ -11,18 +14,20 @@ import type { ResolvedContainerOptions } from "./container_options.ts";
 /** Where the run is, for what the containers need of it. */
 export interface LaunchPlace {
   /** The workdir on the host. */
-  workdir: string;
+  readonly workdir: string;
   /** The workdir as jobs see it. */
-  mountedWorkdir: string;
+  readonly mountedWorkdir: string;
   /** Where jobs start, as they see it (empty: the mounted workdir). */
-  cwd: string;
+  readonly cwd: string;
+  /** Where messages (pull progress) go. */
+  readonly logger: Logger;
 }
 
-/** Runs job wrappers in containers of one engine and image. */
+/** Runs job wrappers in containers of one engine. */
 export class ContainerLauncher {
   /** The engine. */
   readonly engine: Engine;
-  /** The image, as the engine wants it. */
+  /** The image jobs run in unless they name their own, as the engine wants it. */
   readonly image: string;
   /** What runs the wrapper in the container. */
   readonly entrypoint: string[];
@@ -32,21 +37,25 @@ export class ContainerLauncher {
   readonly pathEnvs: Record<string, string>;
   /** Remove containers when they end. */
   readonly remove: boolean;
-  /** The container user (docker/podman). */
-  readonly user: string;
+  /** The container user (docker/podman); `null`: whoever runs xqc. */
+  readonly user: string | null;
   /** More engine arguments. */
   readonly binArgs: string[];
-  /** What identifies the image's content, once checked. */
-  imageId: string | null = null;
+  /** Host variables that jobs get too. */
+  readonly envPass: string[];
 
+  #options: ResolvedContainerOptions;
   #place: LaunchPlace;
+  #images = new Map<string, Promise<ResolvedImage>>();
+  #resolved = new Map<string, ResolvedImage>();
+  #limitsChecked = new Map<string, Promise<void>>();
   #shared: boolean | null = null;
 
   /**
    * A launcher for checked options.
    *
    * @param options The container options, checked.
-   * @param place The workdir and cwd.
+   * @param place The workdir, the cwd and the logger.
    * @throws {TypeError} When a volume takes the workdir's mount point.
    * @throws {EngineUnavailableError} When the engine binary is not on PATH.
    */
@@ -58,6 +67,8 @@ export class ContainerLauncher {
     this.user = options.user;
     this.binArgs = options.binArgs;
     this.pathEnvs = options.pathEnvs;
+    this.envPass = options.envPass;
+    this.#options = options;
     this.#place = place;
     this.volumes = [...options.mounts];
     // A volume may cover the workdir already (volumeAsCwd with the default workdir).
@@ -79,28 +90,90 @@ export class ContainerLauncher {
     return shellJoin(this.entrypoint);
   }
 
+  /** What identifies the default image's content, once it is ready. */
+  get imageId(): string | null {
+    return this.#resolved.get(this.image)?.id ?? null;
+  }
+
+  /** When and how images are pulled. */
+  get pullOptions(): PullOptions {
+    return {
+      pull: this.#options.pull,
+      pullArgs: this.#options.pullArgs,
+      cacheDir: this.#options.cacheDir,
+      sifCache: this.#options.sifCache,
+      logger: this.#place.logger,
+    };
+  }
+
   /**
-   * Check the engine and the image; remember what identifies the image's content.
+   * Make an image ready, once however many jobs ask (pulled when the policy says so).
    *
-   * @throws {EngineUnavailableError} When either is missing.
+   * @param image The image as given (default: the launcher's).
+   * @returns What to run and its content's id.
+   * @throws {EngineUnavailableError} When the engine, the image or its pull fails.
    */
-  async checkImage(): Promise<void> {
-    this.imageId = await this.engine.checkImage(this.image);
+  async ready(image: string = this.image): Promise<ResolvedImage> {
+    const ref = this.engine.imageRef(image);
+    let ready = this.#images.get(ref);
+    if (!ready) {
+      ready = this.engine.resolveImage(ref, this.pullOptions).then((resolved) => {
+        this.#resolved.set(ref, resolved);
+        return resolved;
+      });
+      ready.catch(() => this.#images.delete(ref));
+      this.#images.set(ref, ready);
+    }
+    return await ready;
+  }
+
+  /**
+   * Make a job's image ready and check its limits can be applied (once per kind of limit).
+   *
+   * @param job The job.
+   * @param resources Its resources.
+   * @throws {EngineUnavailableError} When its image or its limits cannot be had.
+   */
+  async prepareJob(job: Job, resources: Resources): Promise<void> {
+    const { ref } = await this.ready(job.image ?? this.image);
+    const key = `${resources.cpus !== undefined}:${resources.memory !== undefined}`;
+    if (!this.#limitsChecked.has(key)) {
+      this.#limitsChecked.set(key, this.engine.checkResources(resources, ref, this.pullOptions));
+    }
+    await this.#limitsChecked.get(key);
   }
 
   /**
    * What decides a job's result on the container's side, for the resume hash.
    *
-   * @returns The image's content, the entrypoint, the mounts, the user, the engine args.
+   * @param job The job.
+   * @returns Its image's content, the entrypoint, the mounts, the user, the engine args.
    */
-  identity(): Record<string, unknown> {
+  identity(job: Job): Record<string, unknown> {
+    const image = this.engine.imageRef(job.image ?? this.image);
     return {
-      image: this.imageId ?? this.image,
+      image: this.#resolved.get(image)?.id ?? image,
       entrypoint: this.entrypoint,
       volumes: this.volumes,
       user: this.user,
       binArgs: this.binArgs,
+      envPass: this.envPass,
     };
+  }
+
+  /**
+   * A job's variables, with the host variables passed on by `envPass`.
+   *
+   * @param envs The job's variables.
+   * @returns All the variables the job gets.
+   */
+  jobEnvs(envs: Readonly<Record<string, string>>): Record<string, string> {
+    const passed: Record<string, string> = {};
+    for (const name of this.envPass) {
+      const value = Deno.env.get(name);
+      if (value !== undefined) passed[name] = value;
+    }
+    return { ...passed, ...envs };
   }
 
   /**
@@ -110,11 +183,19 @@ export class ContainerLauncher {
    * @param name The container's name.
    * @param runId The run's id (a label).
    * @param envNames The names of the job's variables (values come from the environment).
+   * @param resources The trial's resources.
    * @returns The argv.
    */
-  argv(job: Job, name: string, runId: string, envNames: readonly string[]): string[] {
+  argv(
+    job: Job,
+    name: string,
+    runId: string,
+    envNames: readonly string[],
+    resources: Resources,
+  ): string[] {
+    const image = this.engine.imageRef(job.image ?? this.image);
     return this.engine.runArgv({
-      image: this.image,
+      image: this.#resolved.get(image)?.ref ?? image,
       entrypoint: this.entrypoint,
       mounts: this.volumes,
       envNames,
@@ -122,6 +203,7 @@ export class ContainerLauncher {
       binArgs: this.binArgs,
       remove: this.remove,
       user: this.user,
+      resources,
       name,
       labels: {
         "xqc.run": runId,

@@ -1,7 +1,10 @@
 // The container scheduler's options: their checks, and where the workdir and cwd end up.
 
 import { join } from "@std/path";
-import { checkBoolean, checkStringList } from "../core/options.ts";
+import { cacheDir } from "../core/cache.ts";
+import { isEnvName } from "../core/job.ts";
+import { checkBoolean, checkString, checkStringList } from "../core/options.ts";
+import type { PullPolicy } from "../engines/engine.ts";
 import { hostPathOf, type Mount, MOUNTED_ROOT, resolveVolumes } from "../engines/mounts.ts";
 import type { SchedulerOptions } from "./options.ts";
 
@@ -27,6 +30,14 @@ export interface ContainerSchedulerOptions extends SchedulerOptions {
   user?: string;
   /** More engine arguments, put before the image. */
   binArgs?: string[];
+  /** When to pull images: when missing (default), always, or never. */
+  pull?: PullPolicy;
+  /** More arguments for the pull (`--tls-verify=false` for podman, `--no-https` for apptainer). */
+  pullArgs?: string[];
+  /** Where apptainer keeps the SIFs it pulls (default `$XDG_CACHE_HOME/xqc/sif`). */
+  sifCache?: string;
+  /** Variables of this environment that jobs get too (containers get only their own). */
+  envPass?: string[];
 }
 
 /** The options {@linkcode ContainerScheduler} takes besides the base ones. */
@@ -41,6 +52,10 @@ export const CONTAINER_OPTION_KEYS: readonly string[] = [
   "remove",
   "user",
   "binArgs",
+  "pull",
+  "pullArgs",
+  "sifCache",
+  "envPass",
 ];
 
 /** The folder `volumeAsCwd` is mounted at. */
@@ -62,10 +77,20 @@ export interface ResolvedContainerOptions {
   pathEnvs: Record<string, string>;
   /** Remove containers when they end. */
   remove: boolean;
-  /** The container user. */
-  user: string;
+  /** The container user; `null`: whoever runs xqc. */
+  user: string | null;
   /** More engine arguments. */
   binArgs: string[];
+  /** When to pull images. */
+  pull: PullPolicy;
+  /** More pull arguments. */
+  pullArgs: string[];
+  /** xqc's cache folder. */
+  cacheDir: string;
+  /** Where pulled SIFs go. */
+  sifCache: string;
+  /** Host variables passed to jobs. */
+  envPass: string[];
   /** The base options, with the workdir, mounted workdir and cwd the container ones imply. */
   base: SchedulerOptions;
 }
@@ -125,10 +150,21 @@ export function resolveContainerOptions(
   if (!entrypoint.length || entrypoint.some((w) => typeof w !== "string" || !w)) {
     throw new TypeError(`Option "entrypoint" must be a program, or an argv of strings`);
   }
-  const user = options.user ?? `${Deno.uid() ?? 0}:${Deno.gid() ?? 0}`;
-  if (typeof user !== "string" || !/^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$/.test(user)) {
+  const user = options.user ?? null;
+  if (
+    user !== null &&
+    (typeof user !== "string" || !/^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$/.test(user))
+  ) {
     throw new TypeError(`Option "user" must be uid[:gid] or a name, not "${user}"`);
   }
+  const pull = options.pull ?? "missing";
+  if (!["missing", "always", "never"].includes(pull)) {
+    throw new TypeError(`Option "pull" must be missing, always or never, not "${pull}"`);
+  }
+  const envPass = checkStringList("envPass", options.envPass);
+  const badName = envPass.find((name) => !isEnvName(name));
+  if (badName !== undefined) throw new TypeError(`Option "envPass": bad env name "${badName}"`);
+  const cache = cacheDir();
   return {
     image: options.image,
     bin,
@@ -138,6 +174,11 @@ export function resolveContainerOptions(
     remove: checkBoolean("remove", options.remove ?? true),
     user,
     binArgs: checkStringList("binArgs", options.binArgs),
+    pull,
+    pullArgs: checkStringList("pullArgs", options.pullArgs),
+    cacheDir: cache,
+    sifCache: checkString("sifCache", options.sifCache ?? join(cache, "sif")),
+    envPass,
     base: { ...options, workdir, mountedWorkdir, cwd },
   };
 }

@@ -3,10 +3,11 @@
 import { isAbsolute, resolve } from "@std/path";
 import { validateEnvs } from "../core/job.ts";
 import { checkInteger, checkNumber, checkString } from "../core/options.ts";
+import { parseResources, type ResourceOptions, type Resources } from "../core/resources.ts";
 import { JobErrorStrategy, type JobErrorStrategyName } from "../core/status.ts";
 
-/** Options every scheduler takes (xqute's base scheduler options). */
-export interface SchedulerOptions {
+/** Options every scheduler takes (xqute's base scheduler options, and resources). */
+export interface SchedulerOptions extends ResourceOptions {
   /** How many jobs run at once (default 1). */
   forks?: number;
   /** Where the metadirs and `state.kv` go (default `./.xqute`). */
@@ -33,6 +34,8 @@ export interface SchedulerOptions {
   timeout?: number;
   /** Environment variables set in every job. */
   envs?: Record<string, string>;
+  /** What a retry multiplies the memory of a job that ran out of it by (default 2). */
+  memoryRetryFactor?: number;
 }
 
 /** The names of {@linkcode SchedulerOptions}, for the check of unknown keys. */
@@ -50,10 +53,16 @@ export const SCHEDULER_OPTION_KEYS: readonly string[] = [
   "recheckInterval",
   "timeout",
   "envs",
+  "cpus",
+  "memory",
+  "gpus",
+  "memoryRetryFactor",
 ];
 
 /** The base options, checked and with their defaults. */
-export type ResolvedSchedulerOptions = Required<SchedulerOptions>;
+export type ResolvedSchedulerOptions =
+  & Required<Omit<SchedulerOptions, keyof ResourceOptions>>
+  & { resources: Resources };
 
 const STRATEGIES: readonly string[] = Object.values(JobErrorStrategy);
 
@@ -101,5 +110,7 @@ export function resolveSchedulerOptions(options: SchedulerOptions): ResolvedSche
     recheckInterval: checkNumber("recheckInterval", options.recheckInterval ?? 60, 0),
     timeout: checkNumber("timeout", options.timeout ?? 0, 0),
     envs: { ...envs },
+    resources: parseResources(options),
+    memoryRetryFactor: checkNumber("memoryRetryFactor", options.memoryRetryFactor ?? 2, 1),
   };
 }

@@ -151,3 +151,18 @@ export function appendQuietly(path: string, text: string): void {
     // As above.
   }
 }
+
+/**
+ * Whether a job file is there.
+ *
+ * @param path The file.
+ * @returns `true` when it exists.
+ */
+export function existsQuietly(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

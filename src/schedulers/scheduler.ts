@@ -6,7 +6,7 @@ import { type Logger, stderrLogger } from "../core/logger.ts";
 import { JobErrorStrategy, JobStatus, type JobStatusCode, RC_REFUSED } from "../core/status.ts";
 import { SchedulerBase } from "./base.ts";
 import type { JobEventHook, JobHooks } from "./hooks.ts";
-import { appendQuietly, errorText, trialOutcome, writeQuietly } from "./outcome.ts";
+import { appendQuietly, errorText, existsQuietly, trialOutcome, writeQuietly } from "./outcome.ts";
 import { SubmissionCancelled, type Trial, type TrialEnd } from "./trial.ts";
 
 /**
@@ -134,6 +134,8 @@ export abstract class Scheduler extends SchedulerBase {
       job.rc = null;
       job.startedAt = null;
       job.endedAt = null;
+      job.ranOutOfMemory = false;
+      job.trialLimits.push(this.trialResources(job));
       job.jid = await this.submitJob(job);
     } catch (e) {
       this.#releaseSlot(job);
@@ -235,12 +237,15 @@ export abstract class Scheduler extends SchedulerBase {
 
   /**
    * Run a failed job again: it is submitted, and its files move to `job.retry/<trial>/`
-   * when its next trial starts (a stop before then leaves them where they are).
+   * when its next trial starts (a stop before then leaves them where they are). A job that
+   * ran out of memory gets its memory multiplied by `memoryRetryFactor`.
    *
    * @param job The job.
    */
   async retryJob(job: Job): Promise<void> {
     if (this.cancelled) return;
+    // A job that ran out of memory gets more: as Nextflow's `memory { 2.GB * task.attempt }`.
+    if (job.ranOutOfMemory) job.memoryFactor *= this.memoryRetryFactor;
     this.#trials.delete(job);
     job.jid = "";
     this.setStatus(job, JobStatus.QUEUED);
@@ -388,6 +393,7 @@ export abstract class Scheduler extends SchedulerBase {
     // A finished job needs nothing of its trial: let it go (10,000 jobs add up).
     this.#trials.delete(job);
     job.endedAt = Date.now();
+    job.ranOutOfMemory = existsQuietly(job.oomFile);
     const killed = job.killed ? job.killReason ?? "the job was killed" : null;
     const outcome = trialOutcome(await job.readRc(), end, killed);
     if (outcome.note) appendQuietly(job.stderrFile, outcome.note + "\n");

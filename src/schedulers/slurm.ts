@@ -3,11 +3,9 @@
 // run on its node with bash or in a container that Slurm's stop also stops.
 
 import { join } from "@std/path";
-import { delay } from "@std/async/delay";
 import { sha256HexSync } from "../core/digest.ts";
 import { EngineUnavailableError } from "../core/errors.ts";
 import type { Job } from "../core/job.ts";
-import { runCommand } from "../core/process.ts";
 import { findOnPath } from "../core/which.ts";
 import type { Engine } from "../engines/engine.ts";
 import { ContainerLauncher } from "./container_launcher.ts";
@@ -19,6 +17,7 @@ import {
   sbatchLines,
   type SbatchValue,
   SLURM_OPTION_KEYS,
+  slurmResources,
   type SlurmSchedulerOptions,
   splitPrefixedOptions,
 } from "./slurm_options.ts";
@@ -157,24 +156,32 @@ export class SlurmScheduler extends Scheduler {
    * @throws {EngineUnavailableError} When not.
    */
   override async prepare(): Promise<void> {
-    for (const program of [this.sbatch, this.queue.programs.squeue, this.queue.programs.scancel]) {
-      if (!findOnPath(program)) {
-        throw new EngineUnavailableError(`Slurm's "${program}" is not on PATH`);
-      }
+    if (!findOnPath(this.sbatch)) {
+      throw new EngineUnavailableError(`Slurm's "${this.sbatch}" is not on PATH`);
     }
-    const ping = await runCommand([this.queue.programs.squeue, "-h", "-j", "1", "-o", "%i"], {
-      deadlineMs: 30_000,
-    });
-    if (ping.code !== 0 && !/invalid job id/i.test(ping.stderr)) {
-      throw new EngineUnavailableError(
-        `The Slurm cluster does not answer: ${ping.stderr.trim().split("\n").pop()}`,
-      );
-    }
+    await this.queue.ping();
     if (this.#launcher) {
       this.#leftovers = this.#launcher.engine.leftovers(this.workdir);
       this.#leftovers.catch(() => {});
-      await this.#launcher.checkImage();
+      await this.#launcher.ready();
     }
+  }
+
+  /**
+   * A job's own image is made ready (pulled once for all that name it); its resources must
+   * be ones Slurm takes.
+   *
+   * @param job The job.
+   */
+  override async prepareJob(job: Job): Promise<void> {
+    const resources = this.trialResources(job);
+    if (resources.gpus === "all") {
+      throw new TypeError(`Job ${job.index}: Slurm needs a number of GPUs, not "all"`);
+    }
+    if (job.image && !this.#launcher) {
+      throw new TypeError(`Job ${job.index}: an image per job needs an image for the run`);
+    }
+    await this.#launcher?.ready(job.image ?? undefined);
   }
 
   /**
@@ -186,14 +193,7 @@ export class SlurmScheduler extends Scheduler {
    */
   override async reapOrphans(): Promise<string[]> {
     const jids = await this.queue.liveByName(this.jobNameStem);
-    if (jids.length) {
-      await this.queue.cancel(jids);
-      for (let i = 0; i < 300; i++) {
-        const states = await this.queue.states(jids);
-        if (states && ![...states.values()].some(isLiveState)) break;
-        await delay(100);
-      }
-    }
+    await this.queue.cancelAndWait(jids);
     let names: string[] = [];
     if (this.#launcher) {
       names = await (this.#leftovers ?? this.#launcher.engine.leftovers(this.workdir));
@@ -212,7 +212,7 @@ export class SlurmScheduler extends Scheduler {
   override jobIdentity(job: Job): Record<string, unknown> {
     return {
       ...super.jobIdentity(job),
-      ...(this.#launcher?.identity() ?? {}),
+      ...(this.#launcher?.identity(job) ?? {}),
       slurmOpts: this.slurmOpts,
     };
   }
@@ -245,11 +245,15 @@ export class SlurmScheduler extends Scheduler {
    */
   engineCommand(job: Job): string[] {
     if (!this.#launcher) return ["bash"];
+    // A container that is not a process of its Slurm job (docker, podman) escapes Slurm's
+    // limits: its engine applies them. Apptainer's belong to the job.
+    const contained = this.#launcher.engine.stopArgv("", true) === null;
     return this.#launcher.argv(
       job,
       this.containerName(job),
       this.runId,
-      Object.keys({ ...this.envs, ...job.envs }),
+      Object.keys(this.#launcher.jobEnvs({ ...this.envs, ...job.envs })),
+      contained ? {} : this.trialResources(job),
     );
   }
 
@@ -278,6 +282,7 @@ export class SlurmScheduler extends Scheduler {
         "job-name": this.jobName(job),
         output: join(job.metadir, "job.sbatch.out"),
         ...this.slurmOpts,
+        ...slurmResources(this.trialResources(job)),
       }),
       launch: this.submissionArgv(job),
       stop: this.#launcher?.engine.stopArgv(this.containerName(job), this.#launcher.remove) ??
@@ -364,14 +369,16 @@ export class SlurmScheduler extends Scheduler {
         ? submitArrays(first, {
           sbatch: this.sbatch,
           env,
-          script: (indexes) => this.#arrayScript(indexes),
+          key: (job) => JSON.stringify(slurmResources(this.trialResources(job))),
+          script: (jobs) => this.#arrayScript(jobs),
         })
         : Promise.resolve(),
       submitOne(singles, { sbatch: this.sbatch, env, batch: this.submissionBatch }),
     ]);
   }
 
-  #arrayScript(indexes: readonly number[]): { path: string } {
+  #arrayScript(jobs: readonly Job[]): { path: string } {
+    const indexes = jobs.map((job) => job.index);
     const dir = join(this.workdir, "slurm-arrays");
     Deno.mkdirSync(dir, { recursive: true });
     const number = this.#arrays++;
@@ -384,6 +391,7 @@ export class SlurmScheduler extends Scheduler {
         output: "/dev/null",
         array: `0-${indexes.length - 1}${throttle}`,
         ...this.slurmOpts,
+        ...slurmResources(this.trialResources(jobs[0])),
       }),
     });
     const path = join(dir, `${this.runId}-${number}.sbatch`);
@@ -394,6 +402,6 @@ export class SlurmScheduler extends Scheduler {
   /** sbatch's environment for a job: its variables, which the batch script inherits. */
   #sbatchEnv(job: Job): Record<string, string> {
     const envs = { ...this.envs, ...job.envs };
-    return this.#launcher ? this.#launcher.engine.clientEnv(envs) : envs;
+    return this.#launcher ? this.#launcher.engine.clientEnv(this.#launcher.jobEnvs(envs)) : envs;
   }
 }

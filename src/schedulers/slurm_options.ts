@@ -1,6 +1,7 @@
 // The Slurm scheduler's options, and how sbatch options become `#SBATCH` lines.
 
 import { checkNumber, checkString } from "../core/options.ts";
+import type { Resources } from "../core/resources.ts";
 import type { ContainerSchedulerOptions } from "./container_options.ts";
 
 /** A value of an sbatch option: a value, a bare flag (`true`), or a list (the flag repeated). */
@@ -149,4 +150,31 @@ export function resolveSlurmOptions(options: SlurmSchedulerOptions): ResolvedSlu
     array,
     pollInterval,
   };
+}
+
+/**
+ * A job's resources as sbatch options: `cpus-per-task` (whole CPUs), `mem` (MiB), and
+ * `gres=gpu:N`.
+ *
+ * @param resources The resources.
+ * @returns The options.
+ * @example
+ * ```ts
+ * import { slurmResources } from "./slurm_options.ts";
+ * import { assertEquals } from "@std/assert";
+ * assertEquals(slurmResources({ cpus: 1.5, memory: 2 * 1024 ** 3, gpus: 1 }), {
+ *   "cpus-per-task": 2,
+ *   mem: "2048M",
+ *   gres: "gpu:1",
+ * });
+ * ```
+ */
+export function slurmResources(resources: Resources): Record<string, SbatchValue> {
+  const options: Record<string, SbatchValue> = {};
+  if (resources.cpus !== undefined) options["cpus-per-task"] = Math.ceil(resources.cpus);
+  if (resources.memory !== undefined) {
+    options.mem = `${Math.ceil(resources.memory / 1024 ** 2)}M`;
+  }
+  if (typeof resources.gpus === "number") options.gres = `gpu:${resources.gpus}`;
+  return options;
 }

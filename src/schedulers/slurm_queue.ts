@@ -1,8 +1,11 @@
 // Slurm's queue as the Slurm scheduler sees it: one `squeue` per interval for every job it
 // watches, and one `scancel` for every job it kills at once.
 
+import { delay } from "@std/async/delay";
+import { EngineUnavailableError } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
 import { runCommand } from "../core/process.ts";
+import { findOnPath } from "../core/which.ts";
 
 /** States in which a job still holds its place in Slurm (it may run again or soon). */
 const LIVE = new Set([
@@ -154,6 +157,43 @@ export class SlurmQueue {
       if (out.code !== 0) this.#options.logger.warn(`scancel failed: ${out.stderr.trim()}`);
     });
     return this.#cancelling;
+  }
+
+  /**
+   * Check that the programs are here and the cluster answers.
+   *
+   * @throws {EngineUnavailableError} When not.
+   */
+  async ping(): Promise<void> {
+    for (const program of [this.#options.squeue, this.#options.scancel]) {
+      if (!findOnPath(program)) {
+        throw new EngineUnavailableError(`Slurm's "${program}" is not on PATH`);
+      }
+    }
+    const out = await runCommand([this.#options.squeue, "-h", "-j", "1", "-o", "%i"], {
+      deadlineMs: 30_000,
+    });
+    if (out.code !== 0 && !/invalid job id/i.test(out.stderr)) {
+      throw new EngineUnavailableError(
+        `The Slurm cluster does not answer: ${out.stderr.trim().split("\n").pop()}`,
+      );
+    }
+  }
+
+  /**
+   * Cancel jobs and wait (up to 30 s) until they left the queue, so that their scripts
+   * have stopped their containers.
+   *
+   * @param jids Their ids.
+   */
+  async cancelAndWait(jids: readonly string[]): Promise<void> {
+    if (!jids.length) return;
+    await this.cancel(jids);
+    for (let i = 0; i < 300; i++) {
+      const states = await this.states(jids);
+      if (states && ![...states.values()].some(isLiveState)) return;
+      await delay(100);
+    }
   }
 
   /**

@@ -67,21 +67,26 @@ export async function submitOne(
 }
 
 /**
- * Submit jobs as arrays: the jobs whose environments are the same share an array (of at
- * most 1000 tasks); task `i` of an array runs its `i`th job, whose id is `<array>_<i>`.
+ * Submit jobs as arrays: the jobs whose environments and `key`s (their resources) are the
+ * same share an array (of at most 1000 tasks); task `i` of an array runs its `i`th job,
+ * whose id is `<array>_<i>`.
  *
  * @param pending The jobs.
- * @param context sbatch, the jobs' environments, and the array script for some jobs.
+ * @param context sbatch, the jobs' environments and keys, and the array script for some jobs.
  */
 export async function submitArrays(
   pending: readonly PendingSubmission[],
   context: SubmitContext & {
-    script: (indexes: readonly number[]) => { path: string };
+    key: (job: Job) => string;
+    script: (jobs: readonly Job[]) => { path: string };
   },
 ): Promise<void> {
   const groups = new Map<string, PendingSubmission[]>();
   for (const item of pending) {
-    const key = JSON.stringify(Object.entries(context.env(item.job)).sort());
+    const key = JSON.stringify([
+      Object.entries(context.env(item.job)).sort(),
+      context.key(item.job),
+    ]);
     groups.set(key, [...(groups.get(key) ?? []), item]);
   }
   const arrays: PendingSubmission[][] = [];
@@ -90,7 +95,7 @@ export async function submitArrays(
   }
   await Promise.all(arrays.map(async (tasks) => {
     try {
-      const { path } = context.script(tasks.map((task) => task.job.index));
+      const { path } = context.script(tasks.map((task) => task.job));
       const argv = [context.sbatch, "--parsable", path];
       for (const task of tasks) writeSubmission(task.job, argv);
       const arrayId = await sbatch(argv, context.env(tasks[0].job));
