@@ -76,6 +76,8 @@ export {
 export type { JobSummary, RunSummary } from "./src/core/summary.ts";
 export { type JobRecord, readState, type RunRecord } from "./src/core/state.ts";
 export { type Logger, silentLogger, stderrLogger } from "./src/core/logger.ts";
+export type { JobUsage } from "./src/core/usage.ts";
+export type { Measure } from "./src/core/cgroup_script.ts";
 export { VERSION } from "./src/core/version.ts";
 
 if (import.meta.main) {

@@ -70,6 +70,7 @@ for (const engine of ENGINE_NAMES) {
         "stderr",
         "stdout",
         "trials",
+        "usage",
       ]);
       assertEquals(await Deno.readTextFile(summary.jobs[1].stdout), "42\n");
       assertEquals(await readJobFile(summary.workdir, 2, "job.stdout"), "$(not run)");

@@ -93,7 +93,7 @@ jobs:
     const shown = await sh(["scontrol", "show", "job", "-o", jid]);
     assertMatch(shown, /MinMemoryNode=200M/);
     const status = await xqc(["status", "-w", workdir]);
-    assertMatch(status.stdout, new RegExp(`\\n0 +FINISHED +0 +1 +\\S+( \\S+)? +${jid} +bash -c`));
+    assertMatch(status.stdout, new RegExp(`\\n0 +FINISHED +0 +1 +.* ${jid} +bash -c`));
   },
 );
 

@@ -4,6 +4,7 @@ import { delay } from "@std/async/delay";
 import { ValidationError } from "../core/errors.ts";
 import { type JobRecord, readState, type RunRecord } from "../core/state.ts";
 import { lockOwner } from "../core/workdir.ts";
+import { format as formatBytes } from "@std/fmt/bytes";
 import { formatDuration } from "./duration.ts";
 import { existingWorkdir, parseFlags } from "./flags.ts";
 import { HELP } from "./help.ts";
@@ -70,13 +71,21 @@ export function renderStatus(view: StatusView, now: number): string {
   lines.push(
     `${"INDEX".padEnd(6)}${"STATUS".padEnd(10)}${"RC".padEnd(5)}${"TRIAL".padEnd(6)}${
       "TIME".padEnd(12)
-    }${"JID".padEnd(jidWidth)}CMD`,
+    }${"CPU".padEnd(12)}${"PEAK MEM".padEnd(11)}${"JID".padEnd(jidWidth)}CMD`,
   );
   for (const job of view.jobs) {
-    const time = job.startedAt ? formatDuration((job.endedAt ?? now) - job.startedAt) : "";
+    const start = job.usage?.startedAt ?? job.startedAt;
+    const end = job.usage?.endedAt ?? job.endedAt;
+    const time = start ? formatDuration((end ?? now) - start) : "";
+    const cpu = job.usage?.cpuMs != null ? formatDuration(job.usage.cpuMs) : "";
+    const peak = job.usage?.peakRss != null
+      ? formatBytes(job.usage.peakRss, { binary: true, maximumFractionDigits: 1 }) +
+        (job.usage.measured === "sampled" ? "~" : "")
+      : "";
     lines.push(
       `${String(job.index).padEnd(6)}${job.status.padEnd(10)}${String(job.rc ?? "").padEnd(5)}` +
-        `${String(job.trial).padEnd(6)}${time.padEnd(12)}${job.jid.padEnd(jidWidth)}${job.cmd}`,
+        `${String(job.trial).padEnd(6)}${time.padEnd(12)}${cpu.padEnd(12)}${peak.padEnd(11)}` +
+        `${job.jid.padEnd(jidWidth)}${job.cmd}`,
     );
   }
   return lines.join("\n") + "\n";

@@ -2,26 +2,40 @@
 // where docker and podman mount a container's own cgroup at /sys/fs/cgroup/<controller>
 // and apptainer and the host show the whole tree. Pure bash: images may have no tools.
 
+import { shellQuote } from "./shell.ts";
+
+/** How a job's usage is measured. */
+export type Measure =
+  /** Its cgroup is its own (a docker or podman container): read it. */
+  | { kind: "own" }
+  /** Join these cgroup folders (made by the run) first, then read them. */
+  | { kind: "join"; dirs: readonly string[] }
+  /** No cgroup of its own: CPU from the shell's own count of its children. */
+  | { kind: "none" };
+
 /**
  * Bash functions for the wrapper: `xqc_cgroup_file CONTROLLER FILE` sets `xqc_file` to the
- * path of FILE in this process's cgroup of CONTROLLER (cgroup v1), or of the unified
- * hierarchy (v2) when CONTROLLER is empty, or to nothing; `xqc_oom_kills` sets `xqc_oom`
- * to the OOM killer's count in the job's memory cgroup (v1 memory.oom_control, v2
- * memory.events), or to nothing when it cannot be read.
+ * path of FILE in this process's cgroup of CONTROLLER (cgroup v1; the unified hierarchy,
+ * v2, when CONTROLLER is empty), or to nothing; `xqc_oom_kills` sets `xqc_oom` to the OOM
+ * killer's count in the job's memory cgroup (v1 memory.oom_control, v2 memory.events).
  *
  * @returns Bash.
  */
 export function cgroupFunctions(): string {
   return `xqc_cgroup_file() {
   xqc_file=
-  local line path dir
-  while IFS= read -r line; do
-    case $line in
-      *:"$1":*) path=\${line#*:"$1":}; dir=/sys/fs/cgroup/$1 ;;
-      0::*) [ -z "$1" ] || continue; path=\${line#0::}; dir=/sys/fs/cgroup ;;
-      *) continue ;;
-    esac
-    for xqc_file in "$dir$path/$2" "$dir/$2"; do [ -r "$xqc_file" ] && return; done
+  local id controllers path dirs dir
+  while IFS=: read -r id controllers path; do
+    if [ -z "$1" ]; then
+      [ "$id" = 0 ] && [ -z "$controllers" ] || continue
+      dirs=/sys/fs/cgroup
+    else
+      case ",$controllers," in *",$1,"*) ;; *) continue ;; esac
+      dirs="/sys/fs/cgroup/$1 /sys/fs/cgroup/$controllers"
+    fi
+    for dir in $dirs; do
+      for xqc_file in "$dir$path/$2" "$dir/$2"; do [ -r "$xqc_file" ] && return; done
+    done
     xqc_file=
   done </proc/self/cgroup 2>/dev/null
 }
@@ -34,5 +48,63 @@ xqc_oom_kills() {
   while read -r key value; do
     [ "$key" = oom_kill ] && { xqc_oom=$value; return; }
   done <"$xqc_file"
+}`;
+}
+
+/**
+ * Bash that joins a run-made cgroup, as the wrapper's first act (nothing is forked yet).
+ *
+ * @param measure How the job is measured.
+ * @returns Bash, or a comment.
+ */
+export function cgroupJoin(measure: Measure): string {
+  if (measure.kind !== "join") return "# cgroup: the job's own, or none";
+  return measure.dirs.map((dir) => `echo $$ >${shellQuote(`${dir}/cgroup.procs`)} 2>/dev/null`)
+    .join("\n");
+}
+
+/**
+ * Bash function `xqc_usage` that writes `job.usage`: when the job started and ended (bash's
+ * EPOCHREALTIME), its peak memory in bytes and CPU time in ms, and how they were measured
+ * (`cgroup`; `times`, the shell's count of its children's CPU, when there is no cgroup).
+ *
+ * @param measure How the job is measured.
+ * @returns Bash.
+ */
+export function usageFunction(measure: Measure): string {
+  const fromCgroup = measure.kind === "none" ? "" : `
+  xqc_cgroup_file memory memory.max_usage_in_bytes
+  [ -n "$xqc_file" ] || xqc_cgroup_file "" memory.peak
+  [ -n "$xqc_file" ] && read -r peak <"$xqc_file"
+  xqc_cgroup_file cpuacct cpuacct.usage
+  if [ -n "$xqc_file" ]; then
+    read -r cpu <"$xqc_file" && cpu=$((cpu / 1000000))
+  else
+    xqc_cgroup_file "" cpu.stat
+    [ -n "$xqc_file" ] && while read -r key value; do
+      [ "$key" = usage_usec ] && cpu=$((value / 1000))
+    done <"$xqc_file"
+  fi
+  [ -n "$cpu" ] && how=cgroup`;
+  return `xqc_usage() {
+  local peak= cpu= how=times key value line user sys
+  ${fromCgroup.trim() ? fromCgroup.trim().split("\n").join("\n  ") : ":"}
+  if [ -z "$cpu" ]; then
+    # times, in this shell (not a subshell, which has no children): the shell's own user and
+    # system time, then its children's, as 0m1.250s 0m0.010s.
+    times >"$xqc_meta/job.usage" 2>/dev/null
+    { read -r line; read -r line; } <"$xqc_meta/job.usage"
+    user=\${line%% *}; sys=\${line##* }
+    xqc_ms "$user"; cpu=$xqc_ms_value
+    xqc_ms "$sys"; cpu=$((cpu + xqc_ms_value))
+  fi
+  printf 'start=%s\\nend=%s\\npeak_rss=%s\\ncpu_ms=%s\\nmeasured=%s\\n' \\
+    "$xqc_start" "$EPOCHREALTIME" "$peak" "$cpu" "$how" >"$xqc_meta/job.usage" 2>/dev/null
+}
+xqc_ms() {
+  local minutes=\${1%%m*} seconds=\${1#*m}
+  seconds=\${seconds%s}
+  local whole=\${seconds%.*} fraction=\${seconds#*.}000
+  xqc_ms_value=$((10#$minutes * 60000 + 10#$whole * 1000 + 10#\${fraction:0:3}))
 }`;
 }

@@ -2,6 +2,7 @@
 
 import { join } from "@std/path";
 import type { ResourceOptions, Resources } from "./resources.ts";
+import type { JobUsage } from "./usage.ts";
 import { JobStatus, type JobStatusCode } from "./status.ts";
 import { shellJoin } from "./shell.ts";
 
@@ -89,6 +90,8 @@ export class Job {
   ranOutOfMemory = false;
   /** Each trial's resources, in order. */
   readonly trialLimits: Resources[] = [];
+  /** What its last trial used, once it ended. */
+  usage: JobUsage | null = null;
   /** The current status, a {@linkcode JobStatus} code. */
   status: JobStatusCode = JobStatus.INIT;
   /** The last trial's exit code; `null` until it is known. */
@@ -105,6 +108,8 @@ export class Job {
   skipped = false;
   /** When the first trial was submitted (ms since the epoch). */
   submittedAt: number | null = null;
+  /** When the last trial was submitted. */
+  trialSubmittedAt: number | null = null;
   /** When the last trial started running. */
   startedAt: number | null = null;
   /** When the last trial ended. */
@@ -171,6 +176,10 @@ export class Job {
   get oomFile(): string {
     return join(this.metadir, "job.oom");
   }
+  /** `job.usage`: the trial's times, peak memory and CPU time, as its wrapper measured them. */
+  get usageFile(): string {
+    return join(this.metadir, "job.usage");
+  }
   /** `job.retry/`: the files of earlier trials, one folder a trial. */
   get retryDir(): string {
     return join(this.metadir, "job.retry");
@@ -186,6 +195,7 @@ export class Job {
       this.jidFile,
       this.submissionFile,
       this.oomFile,
+      this.usageFile,
     ];
   }
 

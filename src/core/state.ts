@@ -7,6 +7,7 @@ import { join } from "@std/path";
 import type { Job } from "./job.ts";
 import { type Logger, stderrLogger } from "./logger.ts";
 import { type JobOutcome, jobOutcome } from "./status.ts";
+import type { JobUsage } from "./usage.ts";
 
 /** The run's record, key `["run"]`. */
 export interface RunRecord {
@@ -66,6 +67,8 @@ export interface JobRecord {
   startedAt: number | null;
   /** When its last trial ended. */
   endedAt: number | null;
+  /** What its last trial used (times, peak memory, CPU time), once it ended. */
+  usage: JobUsage | null;
 }
 
 /** How many characters of a command a record keeps: far below Kv's 64 KiB per value. */
@@ -101,6 +104,7 @@ export function jobRecordOf(job: Job, hash: string, ended = false): JobRecord {
     submittedAt: job.submittedAt,
     startedAt: job.startedAt,
     endedAt: job.endedAt,
+    usage: job.usage,
   };
 }
 

@@ -2,6 +2,7 @@
 
 import type { Job } from "./job.ts";
 import type { Resources } from "./resources.ts";
+import type { JobUsage } from "./usage.ts";
 import { type JobOutcome, jobOutcome } from "./status.ts";
 
 /** One job in the summary. */
@@ -27,6 +28,8 @@ export interface JobSummary {
   stderr: string;
   /** Each trial's CPUs, memory (bytes) and GPUs, when it asked for any. */
   limits: Resources[];
+  /** What its last trial used: times, peak memory (bytes), CPU time (ms), and how measured. */
+  usage: JobUsage | null;
 }
 
 /** The summary of a run. */
@@ -100,6 +103,7 @@ export function summarize(
       stdout: job.stdoutFile,
       stderr: job.stderrFile,
       limits: job.trialLimits.filter((limits) => Object.keys(limits).length),
+      usage: job.usage,
     });
   }
   return summary;

@@ -1,6 +1,6 @@
 // The bash wrapper every job runs in: one template, rendered by a pure function.
 
-import { cgroupFunctions } from "./cgroup_script.ts";
+import { cgroupFunctions, cgroupJoin, type Measure, usageFunction } from "./cgroup_script.ts";
 import { shellJoin, shellQuote } from "./shell.ts";
 import type { JobCommand } from "./job.ts";
 
@@ -40,6 +40,8 @@ export interface WrapperParts {
    * tells an OOM kill in the job apart (rc 137, `job.oom`, a line in `job.stderr`).
    */
   memoryLimit?: string;
+  /** How the job's usage is measured (default: no cgroup of its own). */
+  measure?: Measure;
 }
 
 /**
@@ -70,8 +72,11 @@ export function renderWrapper(parts: WrapperParts): string {
     : shellJoin(parts.cmd);
   const program = typeof parts.cmd === "string" ? "bash -c" : parts.cmd[0];
   const timeout = parts.timeout && parts.timeout > 0 ? parts.timeout : 0;
+  const measure = parts.measure ?? { kind: "none" };
   return `#!${parts.shebang}
 # Job ${parts.index}, trial ${parts.trial}: written by @xq/container.
+${cgroupJoin(measure)}
+xqc_start=$EPOCHREALTIME
 export XQUTE_JOB_INDEX=${parts.index}
 export XQUTE_METADIR=${shellQuote(parts.mountedWorkdir)}
 export XQUTE_JOB_METADIR=${shellQuote(parts.mountedMetadir)}
@@ -80,12 +85,9 @@ ${section("scheduler set-up", parts.wrapperInit)}
 echo 4 >"$xqc_meta/job.status"
 echo ${RUNNING_MARKER}
 ${section("plugins: onJobcmdInit", parts.init)}
-${
-    parts.memoryLimit
-      ? `${cgroupFunctions()}
-xqc_oom_kills; xqc_oom_before=$xqc_oom`
-      : "# memory limit: none"
-  }
+${cgroupFunctions()}
+${usageFunction(measure)}
+${parts.memoryLimit ? "xqc_oom_kills; xqc_oom_before=$xqc_oom" : "# memory limit: none"}
 xqc_oom_struck=0
 xqc_child=
 xqc_stopped=
@@ -104,6 +106,7 @@ ${indent(oomCheck(parts.memoryLimit))}
     say("rc 137: the job was killed by SIGKILL (out of memory, or killed from outside)")
   } ;;
   esac >>"$xqc_meta/job.stderr" 2>/dev/null
+  xqc_usage
   echo "$xqc_rc" >"$xqc_meta/job.rc"
   if [ "$xqc_rc" -eq 0 ]; then echo 6 >"$xqc_meta/job.status"; else echo 7 >"$xqc_meta/job.status"; fi
 ${indent(section("postscript", parts.postscript))}

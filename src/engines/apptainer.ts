@@ -19,6 +19,10 @@ export class ApptainerEngine implements Engine {
   readonly bin: string;
   /** A killed job's group gets SIGTERM, then SIGKILL after this long. */
   readonly killGraceMs = 3000;
+  /** Apptainer makes a cgroup of a job's own only to apply cpus or memory limits. */
+  ownsCgroup(resources: Resources): boolean {
+    return resources.cpus !== undefined || resources.memory !== undefined;
+  }
   /**
    * A configuration file given to every call (`apptainer -c FILE`), when limits need one
    * that does not ask systemd for cgroups.

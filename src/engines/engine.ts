@@ -67,6 +67,13 @@ export interface Engine {
   /** How long to wait for a killed job's client to end before SIGKILL, in ms. */
   readonly killGraceMs: number;
   /**
+   * Whether a job with these limits gets a cgroup of its own from the engine, where its
+   * memory and CPU are counted; otherwise the run makes one when it can.
+   *
+   * @param resources The trial's limits.
+   */
+  ownsCgroup(resources: Resources): boolean;
+  /**
    * The image as this engine wants it.
    *
    * @param image The image as given.

@@ -32,6 +32,10 @@ export abstract class OciEngine implements Engine {
   readonly bin: string;
   /** Containers are removed with `rm -f`; the wait is for one that was not created yet. */
   readonly killGraceMs: number = KILL_GRACE_MS;
+  /** Each container is a cgroup, mounted in it at /sys/fs/cgroup/<controller>. */
+  ownsCgroup(): boolean {
+    return true;
+  }
   /** The uid of the process that runs xqc (decides the user flags). */
   readonly processUid: number;
 

@@ -16,6 +16,7 @@ import { startRechecks } from "./rechecks.ts";
 import { createScheduler } from "./registry.ts";
 import { finishedBefore, jobHash } from "./resume.ts";
 import { listenForStopSignals, SIGNAL_EXIT_CODES } from "./signals.ts";
+import { TraceWriter } from "./trace.ts";
 import { type RunOptions, XQUTE_OPTION_KEYS, type XquteOptions } from "./xqute_options.ts";
 
 /**
@@ -51,6 +52,7 @@ export class Xqute implements PluginRun {
   #setup: Promise<void> | null = null;
   #run: Promise<RunSummary> | null = null;
   #store: StateStore | null = null;
+  #trace: TraceWriter | null = null;
   #claim: WorkdirClaim | null = null;
   #previous = new Map<number, JobRecord>();
   #hashes = new WeakMap<Job, string>();
@@ -232,6 +234,7 @@ export class Xqute implements PluginRun {
     this.#claim = await claimWorkdir(scheduler.workdir);
     try {
       this.#store = await StateStore.open(scheduler.workdir, this.logger);
+      this.#trace = new TraceWriter(scheduler.workdir);
       if (this.resume) {
         for (const record of await this.#store.readJobs()) this.#previous.set(record.index, record);
       }
@@ -294,6 +297,7 @@ export class Xqute implements PluginRun {
       this.#runRecord.endedAt = Date.now();
       this.#store?.putRun(this.#runRecord);
     }
+    await this.scheduler.release().catch((e) => this.logger.warn(`releasing the run: ${e}`));
     await this.plugins.shutdown(this, this.#signal ?? undefined);
     await this.#store?.close();
     this.#claim?.release();
@@ -367,6 +371,16 @@ export class Xqute implements PluginRun {
   }
 
   #record(job: Job): void {
-    this.#store?.putJob(jobRecordOf(job, this.#hashes.get(job) ?? ""));
+    const hash = this.#hashes.get(job) ?? "";
+    this.#store?.putJob(jobRecordOf(job, hash));
+    const ended = job.status === JobStatus.FINISHED || job.status === JobStatus.FAILED;
+    if (ended && !job.skipped && this.#trace) {
+      try {
+        this.#trace.trialEnded(job, hash, job.image ?? this.scheduler.image);
+      } catch (e) {
+        this.logger.warn(`could not write ${this.#trace.path}: ${e}`);
+        this.#trace = null;
+      }
+    }
   }
 }

@@ -1,6 +1,8 @@
 // What every scheduler holds and writes: its options, its jobs, and each job's wrapper.
 
 import { join } from "@std/path";
+import type { Measure } from "../core/cgroup_script.ts";
+import { sha256HexSync } from "../core/digest.ts";
 import { Job, type JobCommand } from "../core/job.ts";
 import { formatMemory, type Resources, trialResources } from "../core/resources.ts";
 import { checkKnownKeys } from "../core/options.ts";
@@ -110,6 +112,9 @@ export abstract class SchedulerBase {
 
   /** Checks made once before the first job (the engine, the image); throws what stops the run. */
   async prepare(): Promise<void> {}
+
+  /** Called once when the run has ended: free what the scheduler kept for it. */
+  async release(): Promise<void> {}
 
   /**
    * Make ready what a job needs before it is queued: its own image, its limits. Jobs of
@@ -269,7 +274,23 @@ export abstract class SchedulerBase {
       end: this.jobcmdEnd(job),
       timeout: this.timeout,
       memoryLimit: memory === undefined ? undefined : formatMemory(memory),
+      measure: this.measureFor(job),
     });
+  }
+
+  /**
+   * How a job's usage is measured by its wrapper: no cgroup of its own by default.
+   *
+   * @param _job The job.
+   * @returns How.
+   */
+  measureFor(_job: Job): Measure {
+    return { kind: "none" };
+  }
+
+  /** A short hash of the workdir, which names what the run leaves outside it (cgroups, jobs). */
+  get workdirKey(): string {
+    return sha256HexSync(this.workdir).slice(0, 8);
   }
 
   /**

@@ -103,6 +103,17 @@ export class ContainerScheduler extends SpawningScheduler {
     return this.#launcher.shebang;
   }
 
+  /**
+   * Whether the engine gives a job's trial a cgroup of its own (docker and podman always,
+   * apptainer when it applies limits).
+   *
+   * @param job The job.
+   * @returns `true` when it does.
+   */
+  override ownsCgroup(job: Job): boolean {
+    return this.engine.ownsCgroup(this.trialResources(job));
+  }
+
   /** A killed job's client has this long to end before its group gets SIGKILL. */
   override get killGraceMs(): number {
     return this.engine.killGraceMs;

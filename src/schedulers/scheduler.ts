@@ -4,9 +4,11 @@
 import type { Job } from "../core/job.ts";
 import { type Logger, stderrLogger } from "../core/logger.ts";
 import { JobErrorStrategy, JobStatus, type JobStatusCode, RC_REFUSED } from "../core/status.ts";
+import { readUsage } from "../core/usage.ts";
 import { SchedulerBase } from "./base.ts";
 import type { JobEventHook, JobHooks } from "./hooks.ts";
 import { appendQuietly, errorText, existsQuietly, trialOutcome, writeQuietly } from "./outcome.ts";
+import { Slots } from "./slots.ts";
 import { SubmissionCancelled, type Trial, type TrialEnd } from "./trial.ts";
 
 /**
@@ -27,8 +29,7 @@ export abstract class Scheduler extends SchedulerBase {
   #trials = new Map<Job, Trial>();
   #done = new Map<Job, Promise<void>>();
   #polls = new Map<Job, number>();
-  #starting = new Set<Job>();
-  #startWaiters: (() => void)[] = [];
+  #slots = new Slots<Job>(() => this.startingLimit);
 
   /**
    * Start a trial of a job where it runs and `track` it.
@@ -120,9 +121,9 @@ export abstract class Scheduler extends SchedulerBase {
     if (this.cancelled) return this.#notStarted(job);
     if (await this.jobIsSubmittedOrRunning(job)) return;
     if (!(await this.hooks.event("onJobSubmitting", this, job))) return;
-    await this.#takeSlot(job);
+    await this.#slots.take(job);
     if (this.cancelled) {
-      this.#releaseSlot(job);
+      this.#slots.release(job);
       return this.#notStarted(job);
     }
     try {
@@ -135,15 +136,17 @@ export abstract class Scheduler extends SchedulerBase {
       job.startedAt = null;
       job.endedAt = null;
       job.ranOutOfMemory = false;
+      job.usage = null;
       job.trialLimits.push(this.trialResources(job));
       job.jid = await this.submitJob(job);
     } catch (e) {
-      this.#releaseSlot(job);
+      this.#slots.release(job);
       await this.#submissionFailed(job, e);
       return;
     }
-    if (!this.slotUntilRunning) this.#releaseSlot(job);
-    job.submittedAt ??= Date.now();
+    if (!this.slotUntilRunning) this.#slots.release(job);
+    job.trialSubmittedAt = Date.now();
+    job.submittedAt ??= job.trialSubmittedAt;
     this.setStatus(job, JobStatus.SUBMITTED);
     const trial = this.#trials.get(job)!;
     let open = () => {};
@@ -379,7 +382,7 @@ export abstract class Scheduler extends SchedulerBase {
 
   #started(job: Job, trial: Trial): void {
     if (job.status !== JobStatus.SUBMITTED || this.#trials.get(job) !== trial) return;
-    this.#releaseSlot(job);
+    this.#slots.release(job);
     job.startedAt = Date.now();
     this.setStatus(job, JobStatus.RUNNING);
     this.tell("onJobStarted", job);
@@ -389,11 +392,12 @@ export abstract class Scheduler extends SchedulerBase {
   async #complete(job: Job, end: TrialEnd): Promise<void> {
     const trial = this.#trials.get(job);
     if (trial && end.sawRunning) this.#started(job, trial);
-    this.#releaseSlot(job);
+    this.#slots.release(job);
     // A finished job needs nothing of its trial: let it go (10,000 jobs add up).
     this.#trials.delete(job);
     job.endedAt = Date.now();
     job.ranOutOfMemory = existsQuietly(job.oomFile);
+    job.usage = readUsage(job.usageFile, end.sampledPeak);
     const killed = job.killed ? job.killReason ?? "the job was killed" : null;
     const outcome = trialOutcome(await job.readRc(), end, killed);
     if (outcome.note) appendQuietly(job.stderrFile, outcome.note + "\n");
@@ -404,16 +408,5 @@ export abstract class Scheduler extends SchedulerBase {
     job.rc = outcome.rc;
     this.setStatus(job, outcome.rc === 0 && !job.killed ? JobStatus.FINISHED : JobStatus.FAILED);
     await this.tell(outcome.hook, job);
-  }
-
-  async #takeSlot(job: Job): Promise<void> {
-    while (this.#starting.size >= this.startingLimit) {
-      await new Promise<void>((resolve) => this.#startWaiters.push(resolve));
-    }
-    this.#starting.add(job);
-  }
-
-  #releaseSlot(job: Job): void {
-    if (this.#starting.delete(job)) this.#startWaiters.shift()?.();
   }
 }

@@ -3,7 +3,6 @@
 // run on its node with bash or in a container that Slurm's stop also stops.
 
 import { join } from "@std/path";
-import { sha256HexSync } from "../core/digest.ts";
 import { EngineUnavailableError } from "../core/errors.ts";
 import type { Job } from "../core/job.ts";
 import { findOnPath } from "../core/which.ts";
@@ -125,7 +124,7 @@ export class SlurmScheduler extends Scheduler {
 
   /** The first part of every job name of this workdir: `<prefix>-<8 hex of the workdir>-`. */
   get jobNameStem(): string {
-    return `${this.jobnamePrefix}-${sha256HexSync(this.workdir).slice(0, 8)}-`;
+    return `${this.jobnamePrefix}-${this.workdirKey}-`;
   }
 
   /** A job is starting until sbatch has taken it. */

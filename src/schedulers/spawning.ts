@@ -1,6 +1,13 @@
 // Schedulers whose jobs are processes of this host (bash, or an engine client): a trial is
 // the process, its end is the process's exit, and no status is polled.
 
+import type { Measure } from "../core/cgroup_script.ts";
+import {
+  makeTrialCgroup,
+  reapCgroups,
+  removeTrialCgroup,
+  type TrialCgroup,
+} from "../core/cgroups.ts";
 import type { Job } from "../core/job.ts";
 import {
   type JobProcess,
@@ -11,6 +18,7 @@ import {
 } from "../core/process.ts";
 import { RUNNING_MARKER } from "../core/wrapper.ts";
 import { explainProcessEnd } from "./outcome.ts";
+import { PeakSampler } from "./sampler.ts";
 import { Scheduler } from "./scheduler.ts";
 import { SubmissionCancelled, type Trial, type TrialEnd } from "./trial.ts";
 
@@ -19,6 +27,51 @@ import { SubmissionCancelled, type Trial, type TrialEnd } from "./trial.ts";
  * process group, and knows the job ended when that process exits.
  */
 export abstract class SpawningScheduler extends Scheduler {
+  #cgroups = new Map<Job, TrialCgroup>();
+  #sampler: PeakSampler | null = null;
+
+  /**
+   * Whether a job's trial gets a cgroup of its own where it runs (a docker or podman
+   * container, an apptainer container with limits); otherwise the run makes one per trial
+   * when it can, or samples /proc.
+   *
+   * @param _job The job.
+   * @returns `false` here: local jobs run on the host.
+   */
+  ownsCgroup(_job: Job): boolean {
+    return false;
+  }
+
+  /**
+   * How a job's wrapper measures it: in the cgroup the run made for its trial, in its own,
+   * or without one.
+   *
+   * @param job The job.
+   * @returns How.
+   */
+  override measureFor(job: Job): Measure {
+    const dirs = this.#cgroups.get(job);
+    if (dirs) return { kind: "join", dirs };
+    return { kind: this.ownsCgroup(job) ? "own" : "none" };
+  }
+
+  /** The run has ended: its cgroups' folder goes. */
+  override async release(): Promise<void> {
+    await reapCgroups(this.workdirKey);
+  }
+
+  /**
+   * Stop what an earlier run of this workdir left: its marked process groups, and the
+   * cgroups it made (with anything still in them).
+   *
+   * @returns What was stopped.
+   */
+  override async reapOrphans(): Promise<string[]> {
+    const groups = await super.reapOrphans();
+    const cgroups = await reapCgroups(this.workdirKey);
+    return cgroups ? [...groups, `${cgroups} cgroup(s)`] : groups;
+  }
+
   /**
    * Whether the process's stderr is read (`"piped"`), or it sends its stderr to its stdout
    * itself (`"null"`).
@@ -69,6 +122,10 @@ export abstract class SpawningScheduler extends Scheduler {
    * @returns The job's id (container name or pid).
    */
   async submitJob(job: Job): Promise<string> {
+    const own = this.ownsCgroup(job);
+    const cgroup = own ? null : makeTrialCgroup(this.workdirKey, `${job.index}-${job.trial}`);
+    if (cgroup) this.#cgroups.set(job, cgroup);
+    else if (!own) this.#sampler ??= new PeakSampler();
     await this.wrappedJobScript(job);
     const argv = this.submissionArgv(job);
     Deno.writeTextFileSync(job.submissionFile, argv.join("\n") + "\n");
@@ -82,7 +139,18 @@ export abstract class SpawningScheduler extends Scheduler {
       stderr: this.clientStderr,
     });
     const jid = this.jobId(job, process.pid);
-    this.track(job, processTrial(process, jid, trialRunning));
+    const sampler = cgroup || own ? null : this.#sampler;
+    sampler?.watch(process.pid);
+    this.track(
+      job,
+      processTrial(process, jid, trialRunning, () => {
+        if (cgroup) {
+          this.#cgroups.delete(job);
+          removeTrialCgroup(cgroup).catch(() => {});
+        }
+        return sampler?.stop(process.pid);
+      }),
+    );
     Deno.writeTextFileSync(job.jidFile, jid + "\n");
     return jid;
   }
@@ -112,9 +180,16 @@ export abstract class SpawningScheduler extends Scheduler {
  * @param process The process.
  * @param jid The job's id.
  * @param running Resolves when the wrapper prints its running marker.
+ * @param finish Called when the process has exited: frees the trial's cgroup, and gives the
+ *   peak memory sampled, if it was.
  * @returns The trial.
  */
-function processTrial(process: JobProcess, jid: string, running: Promise<void>): Trial {
+function processTrial(
+  process: JobProcess,
+  jid: string,
+  running: Promise<void>,
+  finish: () => number | undefined,
+): Trial {
   let abandoned: string | null = null;
   const ended = process.exited.then((status): TrialEnd => {
     if (status.signal) signalSession(process.pid, "SIGKILL");
@@ -123,6 +198,7 @@ function processTrial(process: JobProcess, jid: string, running: Promise<void>):
       sawRunning: process.sawMarker,
       signal: status.signal,
       why: abandoned || explainProcessEnd(status, process.output, process.sawMarker),
+      sampledPeak: finish(),
     };
   });
   return {

@@ -13,6 +13,8 @@ export interface TrialEnd {
    * -3 whatever its wrapper wrote, and `why` goes into `job.stderr`.
    */
   lost?: boolean;
+  /** The peak memory the run sampled while the trial ran (no cgroup to ask), in bytes. */
+  sampledPeak?: number;
 }
 
 /** A submitted trial of a job. */
