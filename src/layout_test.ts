@@ -6,7 +6,7 @@ import { dirname, fromFileUrl, join, relative, resolve } from "@std/path";
 
 const SRC = dirname(fromFileUrl(import.meta.url));
 /** Bottom first: a folder may import from itself and the folders before it. */
-const LAYERS = ["core", "engines", "schedulers", "run", "cli"];
+const LAYERS = ["core", "engines", "schedulers", "run", "report", "cli"];
 
 async function sources(dir = SRC): Promise<string[]> {
   const files: string[] = [];

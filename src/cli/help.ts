@@ -3,7 +3,9 @@
 import { VERSION } from "../core/version.ts";
 
 /** The help of `xqc` and of each command. */
-export const HELP: Readonly<Record<"main" | "run" | "status" | "logs" | "kill", string>> = {
+export const HELP: Readonly<
+  Record<"main" | "run" | "status" | "logs" | "kill" | "report", string>
+> = {
   main: `xqc ${VERSION}: run batches of shell jobs in containers (docker, podman, apptainer)
 
 Usage:
@@ -11,6 +13,7 @@ Usage:
   xqc status [-w DIR] [--json] [--watch]
   xqc logs INDEX [-w DIR] [--stderr] [--follow]
   xqc kill [-w DIR]
+  xqc report [-w DIR] [-o report.html]
 
   xqc COMMAND --help    the options of a command
   xqc --version
@@ -85,4 +88,10 @@ Print a job's stdout (or stderr).
 Stop the run that owns the workdir (its containers are killed), and remove any container
 a crashed run of it left.
   -w, --workdir DIR   the workdir (default ./.xqute)`,
+  report: `Usage: xqc report [-w DIR] [-o FILE]
+
+Write one self-contained HTML file of a run: the summary, a timeline of every job and trial,
+peak memory and CPU per job and per kind of command, the failed jobs with their stderr.
+  -w, --workdir DIR   the workdir (default ./.xqute)
+  -o, --output FILE   where (default ./report.html)`,
 };

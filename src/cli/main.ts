@@ -6,6 +6,7 @@ import { HELP } from "./help.ts";
 import { type Io, stdio } from "./io.ts";
 import { commandKill } from "./kill.ts";
 import { commandLogs } from "./logs.ts";
+import { commandReport } from "./report.ts";
 import { commandRun } from "./run.ts";
 import { commandStatus } from "./status.ts";
 
@@ -14,6 +15,7 @@ const COMMANDS: Record<string, (args: string[], io: Io) => Promise<number>> = {
   status: commandStatus,
   logs: commandLogs,
   kill: commandKill,
+  report: commandReport,
 };
 
 /**
