@@ -52,6 +52,9 @@ Options:
       --sif-cache DIR      where apptainer keeps pulled images (default
                            $XDG_CACHE_HOME/xqc/sif)
       --env-pass NAME      a variable of this environment that jobs get too; repeat
+      --pool               run jobs in long-lived containers, one per fork, instead of a
+                           container a job (jobs share each container's /tmp)
+      --pool-recycle N     with --pool, a fresh container every N jobs (default: never)
       --cwd DIR            where jobs start, inside the container
       --volume-as-cwd DIR  mount DIR at /mnt/disks/.cwd and start jobs there
       --error-strategy S   ignore, retry or halt (default ignore)

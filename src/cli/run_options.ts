@@ -17,6 +17,8 @@ const CONTAINER_KEYS = [
   "pullArgs",
   "sifCache",
   "envPass",
+  "pool",
+  "poolRecycle",
 ] as const;
 /** Options that need a container or a cluster. */
 const RESOURCE_KEYS = ["cpus", "memory", "gpus", "memoryRetryFactor"] as const;

@@ -64,8 +64,9 @@ const RUN_FLAGS: FlagSpec = {
     "memory-retry-factor",
     "pull",
     "sif-cache",
+    "pool-recycle",
   ],
-  boolean: ["resume", "dry-run", "json", "quiet"],
+  boolean: ["resume", "dry-run", "json", "quiet", "pool"],
   negatable: ["remove", "slurm-array"],
   collect: ["volume", "env", "bin-arg", "slurm-opt", "pull-arg", "env-pass"],
   alias: {
@@ -110,6 +111,7 @@ const NUMBER_FLAGS: readonly [string, keyof BatchSpec, boolean][] = [
   ["recheck-interval", "recheckInterval", false],
   ["poll-interval", "pollInterval", false],
   ["memory-retry-factor", "memoryRetryFactor", false],
+  ["pool-recycle", "poolRecycle", true],
 ];
 
 /** The spec the flags give, each value checked as the spec's own would be. */
@@ -130,6 +132,7 @@ function specOfFlags(flags: Flags): BatchSpec {
   const envs = flagList(flags, "env");
   if (envs) spec.envs = Object.fromEntries(envs.map(parseEnvFlag));
   if (typeof flags.remove === "boolean") spec.remove = flags.remove;
+  if (flags.pool === true) spec.pool = true;
   if (typeof flags["slurm-array"] === "boolean") spec.slurmArray = flags["slurm-array"];
   const slurmOpts = flagList(flags, "slurm-opt");
   if (slurmOpts) set("slurm-opt", "slurmOpts", parseSlurmOpts(slurmOpts));

@@ -58,6 +58,8 @@ export interface BatchSpec {
   pullArgs?: string[];
   sifCache?: string;
   envPass?: string[];
+  pool?: boolean;
+  poolRecycle?: number;
   jobs?: JobSpec[];
 }
 
@@ -119,6 +121,8 @@ export const SPEC_KEYS: Readonly<Record<keyof BatchSpec, KeyRule>> = {
   pullArgs: { kind: "strings" },
   sifCache: { kind: "string" },
   envPass: { kind: "strings" },
+  pool: { kind: "bool" },
+  poolRecycle: { kind: "int", min: 0 },
   jobs: { kind: "jobs" },
 };
 

@@ -11,7 +11,12 @@ export type Measure =
   /** Join these cgroup folders (made by the run) first, then read them. */
   | { kind: "join"; dirs: readonly string[] }
   /** No cgroup of its own: CPU from the shell's own count of its children. */
-  | { kind: "none" };
+  | { kind: "none" }
+  /**
+   * The cgroup of a pool's container, which earlier jobs used: CPU counted from the job's
+   * start, peak memory only when the run reset the container's peak before the job.
+   */
+  | { kind: "pooled"; peak: boolean };
 
 /**
  * Bash functions for the wrapper: `xqc_cgroup_file CONTROLLER FILE` sets `xqc_file` to the
@@ -59,36 +64,55 @@ xqc_oom_kills() {
  */
 export function cgroupJoin(measure: Measure): string {
   if (measure.kind !== "join") return "# cgroup: the job's own, or none";
-  return measure.dirs.map((dir) => `echo $$ >${shellQuote(`${dir}/cgroup.procs`)} 2>/dev/null`)
+  return measure.dirs.map((dir) =>
+    `echo $BASHPID >${shellQuote(`${dir}/cgroup.procs`)} 2>/dev/null`
+  )
     .join("\n");
 }
 
 /**
- * Bash function `xqc_usage` that writes `job.usage`: when the job started and ended (bash's
- * EPOCHREALTIME), its peak memory in bytes and CPU time in ms, and how they were measured
- * (`cgroup`; `times`, the shell's count of its children's CPU, when there is no cgroup).
+ * Bash functions: `xqc_cpu_read` sets `xqc_cpu` to the cgroup's CPU time in ms (or nothing),
+ * and `xqc_usage` writes `job.usage`: when the job started and ended (bash's EPOCHREALTIME),
+ * its peak memory in bytes and CPU time in ms, and how they were measured (`cgroup`;
+ * `times`, the shell's count of its children's CPU, when there is no cgroup). A pooled
+ * job's CPU counts from `xqc_cpu_base`, which its wrapper reads before the command.
  *
  * @param measure How the job is measured.
  * @returns Bash.
  */
 export function usageFunction(measure: Measure): string {
-  const fromCgroup = measure.kind === "none" ? "" : `
-  xqc_cgroup_file memory memory.max_usage_in_bytes
-  [ -n "$xqc_file" ] || xqc_cgroup_file "" memory.peak
-  [ -n "$xqc_file" ] && read -r peak <"$xqc_file"
+  const peak = measure.kind === "own" || measure.kind === "join" ||
+    (measure.kind === "pooled" && measure.peak);
+  const lines = [
+    ...(peak
+      ? [
+        "xqc_cgroup_file memory memory.max_usage_in_bytes",
+        '[ -n "$xqc_file" ] || xqc_cgroup_file "" memory.peak',
+        '[ -n "$xqc_file" ] && read -r peak <"$xqc_file"',
+      ]
+      : []),
+    ...(measure.kind === "none" ? [] : ["xqc_cpu_read", "cpu=$xqc_cpu"]),
+    ...(measure.kind === "pooled"
+      ? ['[ -n "$cpu" ] && [ -n "$xqc_cpu_base" ] && cpu=$((cpu - xqc_cpu_base))']
+      : []),
+    ...(measure.kind === "none" ? [] : ['[ -n "$cpu" ] && how=cgroup']),
+  ];
+  return `xqc_cpu_read() {
+  xqc_cpu=
+  local key value
   xqc_cgroup_file cpuacct cpuacct.usage
   if [ -n "$xqc_file" ]; then
-    read -r cpu <"$xqc_file" && cpu=$((cpu / 1000000))
-  else
-    xqc_cgroup_file "" cpu.stat
-    [ -n "$xqc_file" ] && while read -r key value; do
-      [ "$key" = usage_usec ] && cpu=$((value / 1000))
-    done <"$xqc_file"
+    read -r xqc_cpu <"$xqc_file" && xqc_cpu=$((xqc_cpu / 1000000))
+    return
   fi
-  [ -n "$cpu" ] && how=cgroup`;
-  return `xqc_usage() {
+  xqc_cgroup_file "" cpu.stat
+  [ -n "$xqc_file" ] && while read -r key value; do
+    [ "$key" = usage_usec ] && xqc_cpu=$((value / 1000))
+  done <"$xqc_file"
+}
+xqc_usage() {
   local peak= cpu= how=times key value line user sys
-  ${fromCgroup.trim() ? fromCgroup.trim().split("\n").join("\n  ") : ":"}
+  ${lines.length ? lines.join("\n  ") : ":"}
   if [ -z "$cpu" ]; then
     # times, in this shell (not a subshell, which has no children): the shell's own user and
     # system time, then its children's, as 0m1.250s 0m0.010s.

@@ -66,6 +66,22 @@ export function makeTrialCgroup(stem: string, name: string): TrialCgroup | null 
   }
 }
 
+/**
+ * Reset the peak memory of a v1 memory cgroup (a pool's container, between two jobs), so
+ * that the next job's peak is its own.
+ *
+ * @param path The cgroup's path in the memory hierarchy, as /proc/PID/cgroup says it.
+ * @returns Whether it was reset (root, cgroup v1, a path this host sees).
+ */
+export function resetMemoryPeak(path: string): boolean {
+  try {
+    Deno.writeTextFileSync(join(ROOT, "memory", path, "memory.max_usage_in_bytes"), "0");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function tasks(dir: string): number[] {
   try {
     return Deno.readTextFileSync(join(dir, "cgroup.procs")).split("\n").filter(Boolean).map(Number);

@@ -64,16 +64,7 @@ function setsid(): string | null {
  */
 export function spawnJobProcess(argv: readonly string[], options: SpawnOptions): JobProcess {
   const stderr = options.stderr ?? "piped";
-  const leader = setsid();
-  const [program, ...args] = leader ? [leader, ...argv] : argv;
-  const child = new Deno.Command(program, {
-    args,
-    env: options.env,
-    stdin: "null",
-    stdout: "piped",
-    stderr,
-    detached: leader === null,
-  }).spawn();
+  const child = spawnLeader(argv, { env: options.env, stdin: "null", stdout: "piped", stderr });
   const marker = `${options.marker}\n`;
   let output = "";
   let sawMarker = false;
@@ -130,6 +121,23 @@ export function spawnJobProcess(argv: readonly string[], options: SpawnOptions):
       return output;
     },
   };
+}
+
+/**
+ * Spawn a process that leads a session (and a process group) of its own, through `setsid`
+ * when this system has one.
+ *
+ * @param argv The program and its arguments.
+ * @param options Its environment (added to this process's) and its stdio.
+ * @returns The child.
+ */
+export function spawnLeader(
+  argv: readonly string[],
+  options: Pick<Deno.CommandOptions, "env" | "stdin" | "stdout" | "stderr">,
+): Deno.ChildProcess {
+  const leader = setsid();
+  const [program, ...args] = leader ? [leader, ...argv] : argv;
+  return new Deno.Command(program, { args, ...options, detached: leader === null }).spawn();
 }
 
 /**

@@ -37,6 +37,33 @@ export function shellJoin(argv: readonly string[]): string {
 }
 
 /**
+ * Quote one word for bash on a single line: as {@linkcode shellQuote}, but a word with a
+ * newline or another control character becomes ANSI-C quoted (`$'a\x0ab'`), so that a line
+ * protocol can carry it.
+ *
+ * @param word Any string.
+ * @returns The word as bash source, without a newline.
+ * @example
+ * ```ts
+ * import { shellQuoteLine } from "./shell.ts";
+ * import { assertEquals } from "@std/assert";
+ * assertEquals(shellQuoteLine("a\nb"), "$'a\\x0ab'");
+ * ```
+ */
+export function shellQuoteLine(word: string): string {
+  // deno-lint-ignore no-control-regex
+  if (!/[\x00-\x1f\x7f]/.test(word)) return shellQuote(word);
+  let out = "$'";
+  for (const c of word) {
+    const code = c.charCodeAt(0);
+    if (c === "\\" || c === "'") out += `\\${c}`;
+    else if (code < 0x20 || code === 0x7f) out += `\\x${code.toString(16).padStart(2, "0")}`;
+    else out += c;
+  }
+  return out + "'";
+}
+
+/**
  * Split a command line into words as a POSIX shell does: blanks separate words, single
  * quotes keep everything, double quotes keep everything but `\"`, `\\`, `\$` and `` \` ``
  * escapes, a backslash outside quotes escapes the next character, and an unquoted `#` at

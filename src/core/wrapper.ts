@@ -1,6 +1,7 @@
 // The bash wrapper every job runs in: one template, rendered by a pure function.
 
 import { cgroupFunctions, cgroupJoin, type Measure, usageFunction } from "./cgroup_script.ts";
+import { AGENT_FD } from "./agent.ts";
 import { shellJoin, shellQuote } from "./shell.ts";
 import type { JobCommand } from "./job.ts";
 
@@ -42,6 +43,12 @@ export interface WrapperParts {
   memoryLimit?: string;
   /** How the job's usage is measured (default: no cgroup of its own). */
   measure?: Measure;
+  /**
+   * The wrapper is sourced by a pool's agent (in a subshell that leads the job's process
+   * group) rather than run: it reports `start ID` and `end ID RC` on the agent's channel
+   * instead of printing the running marker, and ends what its job left in its group.
+   */
+  pooled?: boolean;
 }
 
 /**
@@ -77,17 +84,19 @@ export function renderWrapper(parts: WrapperParts): string {
 # Job ${parts.index}, trial ${parts.trial}: written by @xq/container.
 ${cgroupJoin(measure)}
 xqc_start=$EPOCHREALTIME
+xqc_self=$BASHPID
 export XQUTE_JOB_INDEX=${parts.index}
 export XQUTE_METADIR=${shellQuote(parts.mountedWorkdir)}
 export XQUTE_JOB_METADIR=${shellQuote(parts.mountedMetadir)}
 xqc_meta=$XQUTE_JOB_METADIR
 ${section("scheduler set-up", parts.wrapperInit)}
 echo 4 >"$xqc_meta/job.status"
-echo ${RUNNING_MARKER}
+${parts.pooled ? `echo "start $xqc_pool_id" >&${AGENT_FD}` : `echo ${RUNNING_MARKER}`}
 ${section("plugins: onJobcmdInit", parts.init)}
 ${cgroupFunctions()}
 ${usageFunction(measure)}
 ${parts.memoryLimit ? "xqc_oom_kills; xqc_oom_before=$xqc_oom" : "# memory limit: none"}
+${measure.kind === "pooled" ? "xqc_cpu_read; xqc_cpu_base=$xqc_cpu" : "# CPU: counted from 0"}
 xqc_oom_struck=0
 xqc_child=
 xqc_stopped=
@@ -111,6 +120,7 @@ ${indent(oomCheck(parts.memoryLimit))}
   if [ "$xqc_rc" -eq 0 ]; then echo 6 >"$xqc_meta/job.status"; else echo 7 >"$xqc_meta/job.status"; fi
 ${indent(section("postscript", parts.postscript))}
 ${indent(section("plugins: onJobcmdEnd", parts.end))}
+${indent(parts.pooled ? poolEnd() : "# run by its client: its group ends with it")}
   exit "$xqc_rc"
 }
 # A stop signal reaches a foreground command with the wrapper's group; a timed command
@@ -131,10 +141,16 @@ ${timeout ? timedRun(timeout) : foregroundRun()}
 `;
 }
 
+function poolEnd(): string {
+  // The run hears the end from here; the agent, which reaps the wrapper, then ends what the
+  // job left in its group.
+  return `echo "end $xqc_pool_id $xqc_rc" >&${AGENT_FD}`;
+}
+
 function foregroundRun(): string {
   // The command stays in the wrapper's process group, which whoever started the wrapper
   // kills whole when it ends (a local or apptainer job) or which ends with the container.
-  return `"\${xqc_cmd[@]}" >"$xqc_meta/job.stdout" 2>"$xqc_meta/job.stderr" </dev/null
+  return `"\${xqc_cmd[@]}" >"$xqc_meta/job.stdout" 2>"$xqc_meta/job.stderr" </dev/null ${AGENT_FD}>&-
 exit $?`;
 }
 
@@ -143,7 +159,7 @@ function timedRun(seconds: number): string {
   // one spawn), so that the watchdog's USR1 can interrupt wait and the timeout reaches
   // the whole group.
   return `set -m
-"\${xqc_cmd[@]}" >"$xqc_meta/job.stdout" 2>"$xqc_meta/job.stderr" </dev/null &
+"\${xqc_cmd[@]}" >"$xqc_meta/job.stdout" 2>"$xqc_meta/job.stderr" </dev/null ${AGENT_FD}>&- &
 xqc_child=$!
 set +m
 ${watchdog(seconds)}
@@ -178,10 +194,10 @@ function watchdog(seconds: number): string {
 (
   trap 'kill "$xqc_sleep" 2>/dev/null; exit 0' TERM
   sleep ${seconds} & xqc_sleep=$!; wait "$xqc_sleep"
-  kill -USR1 $$ 2>/dev/null
+  kill -USR1 "$xqc_self" 2>/dev/null
   sleep 5 & xqc_sleep=$!; wait "$xqc_sleep"
   kill -KILL -- -"$xqc_child" 2>/dev/null
-) </dev/null >/dev/null 2>&1 &
+) </dev/null >/dev/null 2>&1 ${AGENT_FD}>&- &
 xqc_watch=$!`;
 }
 

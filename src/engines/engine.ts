@@ -31,6 +31,8 @@ export interface RunSpec {
   name: string;
   /** Labels that find the container again (docker/podman). */
   labels: Readonly<Record<string, string>>;
+  /** Keep the container's stdin open to the client (docker/podman `-i`): a pool's agent reads it. */
+  interactive?: boolean;
 }
 
 /** When to pull an image: when it is missing (default), always, or never. */

@@ -55,9 +55,10 @@ export abstract class OciEngine implements Engine {
     return image.replace(/^docker:\/\//, "");
   }
 
-  /** `run [--rm] --name … --label … <user> -e NAME… -v … --workdir … <limits> IMAGE ENTRYPOINT`. */
+  /** `run [-i] [--rm] --name … --label … <user> -e NAME… -v … --workdir … <limits> IMAGE ENTRYPOINT`. */
   runArgv(spec: RunSpec): string[] {
     const argv = [this.bin, "run"];
+    if (spec.interactive) argv.push("-i");
     if (spec.remove) argv.push("--rm");
     argv.push("--name", spec.name);
     for (const [key, value] of Object.entries(spec.labels)) {

@@ -6,7 +6,7 @@ import { sha256HexSync } from "../core/digest.ts";
 import { Job, type JobCommand } from "../core/job.ts";
 import { formatMemory, type Resources, trialResources } from "../core/resources.ts";
 import { checkKnownKeys } from "../core/options.ts";
-import { findTaggedGroups, signalGroup } from "../core/process.ts";
+import { findTaggedGroups, signalSession } from "../core/process.ts";
 import { shellJoin, shellQuote, shellSplit } from "../core/shell.ts";
 import type { JobErrorStrategyName } from "../core/status.ts";
 import { renderWrapper } from "../core/wrapper.ts";
@@ -147,7 +147,8 @@ export abstract class SchedulerBase {
    */
   async reapOrphans(): Promise<string[]> {
     const groups = await findTaggedGroups(this.workdir);
-    for (const pid of groups) signalGroup(pid, "SIGKILL");
+    // Their sessions: the groups a wrapper or a pool's agent made are in them too.
+    for (const pid of groups) signalSession(pid, "SIGKILL");
     return groups.map((pid) => `process group ${pid}`);
   }
 
@@ -275,7 +276,18 @@ export abstract class SchedulerBase {
       timeout: this.timeout,
       memoryLimit: memory === undefined ? undefined : formatMemory(memory),
       measure: this.measureFor(job),
+      pooled: this.runsPooled(job),
     });
+  }
+
+  /**
+   * Whether a job's wrapper is sourced by a pool's agent rather than run.
+   *
+   * @param _job The job.
+   * @returns `false` here.
+   */
+  runsPooled(_job: Job): boolean {
+    return false;
   }
 
   /**

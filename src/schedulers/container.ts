@@ -1,6 +1,10 @@
 // The container scheduler: each job's wrapper runs in a Docker, Podman or Apptainer container.
 
+import { runRequest } from "../core/agent.ts";
+import type { Measure } from "../core/cgroup_script.ts";
+import { resetMemoryPeak } from "../core/cgroups.ts";
 import type { Job } from "../core/job.ts";
+import { WORKDIR_TAG } from "../core/process.ts";
 import type { Engine, PullOptions } from "../engines/engine.ts";
 import type { Mount } from "../engines/mounts.ts";
 import { ContainerLauncher } from "./container_launcher.ts";
@@ -9,7 +13,10 @@ import {
   type ContainerSchedulerOptions,
   resolveContainerOptions,
 } from "./container_options.ts";
+import { ContainerPool, poolTrial } from "./pool.ts";
+import { PoolContainer } from "./pool_container.ts";
 import { SpawningScheduler } from "./spawning.ts";
+import { SubmissionCancelled } from "./trial.ts";
 
 /**
  * Runs each job's wrapper in a container: `docker run` / `podman run` with a name and
@@ -38,6 +45,10 @@ export class ContainerScheduler extends SpawningScheduler {
   #launcher: ContainerLauncher;
 
   #leftovers: Promise<string[]> | null = null;
+  #pool: ContainerPool | null = null;
+  #poolMeasures = new Map<Job, Measure>();
+  #poolCount = 0;
+  #poolJobs = new Map<Job, { container: PoolContainer; id: string }>();
 
   /**
    * Make a container scheduler: checks the options, the volumes and that the engine
@@ -51,6 +62,18 @@ export class ContainerScheduler extends SpawningScheduler {
     this.#launcher = new ContainerLauncher(resolved, this);
     this.bin = this.engine.bin;
     this.image = this.#launcher.image;
+    if (resolved.pool) {
+      this.#pool = new ContainerPool({
+        size: () => this.forks,
+        recycle: resolved.poolRecycle,
+        remove: (container) => this.engine.removeContainers([container.name]),
+      });
+    }
+  }
+
+  /** Whether jobs run in a pool of long-lived containers. */
+  get pooled(): boolean {
+    return this.#pool !== null;
   }
 
   /** The engine. */
@@ -114,9 +137,33 @@ export class ContainerScheduler extends SpawningScheduler {
     return this.engine.ownsCgroup(this.trialResources(job));
   }
 
-  /** A killed job's client has this long to end before its group gets SIGKILL. */
+  /**
+   * A killed job's client has this long to end before its group gets SIGKILL (in a pool,
+   * the job's process group).
+   */
   override get killGraceMs(): number {
-    return this.engine.killGraceMs;
+    return this.#pool ? 3000 : this.engine.killGraceMs;
+  }
+
+  /**
+   * Whether a job's wrapper is sourced by a pool container's agent.
+   *
+   * @param _job The job.
+   * @returns `true` in pool mode.
+   */
+  override runsPooled(_job: Job): boolean {
+    return this.#pool !== null;
+  }
+
+  /**
+   * How a job is measured: in a pool, from its container's cgroup (or the one the run made
+   * for its trial); otherwise as a single container is.
+   *
+   * @param job The job.
+   * @returns How.
+   */
+  override measureFor(job: Job): Measure {
+    return this.#poolMeasures.get(job) ?? super.measureFor(job);
   }
 
   /**
@@ -223,7 +270,14 @@ export class ContainerScheduler extends SpawningScheduler {
    */
   override async submitJob(job: Job): Promise<string> {
     await this.#launcher.shareMetadir(job);
-    return await super.submitJob(job);
+    if (!this.#pool) return await super.submitJob(job);
+    return await this.#submitPooled(job, this.#pool);
+  }
+
+  /** The run has ended: the pool's containers go, then what every run frees. */
+  override async release(): Promise<void> {
+    await this.#pool?.close();
+    await super.release();
   }
 
   /**
@@ -242,8 +296,10 @@ export class ContainerScheduler extends SpawningScheduler {
    *
    * @param job The job.
    */
-  terminate(job: Job): Promise<void> {
-    return this.engine.kill(job.jid, this.#launcher.remove);
+  async terminate(job: Job): Promise<void> {
+    const pooled = this.#poolJobs.get(job);
+    if (pooled) return await pooled.container.kill(pooled.id, "TERM");
+    return await this.engine.kill(job.jid, this.#launcher.remove);
   }
 
   /**
@@ -253,7 +309,7 @@ export class ContainerScheduler extends SpawningScheduler {
    * @returns `true` while it runs.
    */
   protected jidIsRunning(jid: string): Promise<boolean> {
-    return this.engine.isRunning(jid, this.workdir);
+    return this.engine.isRunning(containerOf(jid), this.workdir);
   }
 
   /**
@@ -263,6 +319,73 @@ export class ContainerScheduler extends SpawningScheduler {
    * @returns Their ids that run.
    */
   protected override async liveJids(jobs: readonly Job[]): Promise<Set<string>> {
-    return await this.engine.liveJobs(this.runId) ?? await super.liveJids(jobs);
+    const names = await this.engine.liveJobs(this.runId);
+    if (!names) return await super.liveJids(jobs);
+    return new Set(jobs.map((job) => job.jid).filter((jid) => names.has(containerOf(jid))));
   }
+
+  async #submitPooled(job: Job, pool: ContainerPool): Promise<string> {
+    const resources = this.trialResources(job);
+    const image = job.image ?? this.image;
+    const key = JSON.stringify([this.engine.imageRef(image), resources]);
+    const container = await pool.acquire(key, () => {
+      const name = `${this.jobnamePrefix}-${this.runId}-pool-${++this.#poolCount}`;
+      return new PoolContainer(
+        this.#launcher.agentArgv(image, resources, name, this.runId, this.wrapperName),
+        { ...this.engine.clientEnv({}), [WORKDIR_TAG]: this.workdir },
+        (pid) => this.engine.jobId(name, pid),
+        key,
+      );
+    });
+    let done = false;
+    const finish = (reuse: boolean) => {
+      if (done) return;
+      done = true;
+      this.closeTrialCgroup(job);
+      this.#poolMeasures.delete(job);
+      this.#poolJobs.delete(job);
+      pool.release(container, reuse);
+    };
+    try {
+      // The container's own cgroup counts the job when the engine gives it one; otherwise
+      // the trial joins one the run makes, as a single apptainer job would.
+      if (this.engine.ownsCgroup(resources)) {
+        const peak = container.memoryCgroup !== null && resetMemoryPeak(container.memoryCgroup);
+        this.#poolMeasures.set(job, { kind: "pooled", peak });
+      } else if (!this.openTrialCgroup(job)) {
+        this.#poolMeasures.set(job, { kind: "none" });
+      }
+      await this.wrappedJobScript(job);
+      const id = `${job.index}.${job.trial}`;
+      const envs = this.#launcher.jobEnvs(super.processEnv(job));
+      // What the agent is asked, one word a line, the variables by name.
+      Deno.writeTextFileSync(
+        job.submissionFile,
+        [`pool container: ${container.name}`, "run", id, job.mountedMetadir, ...Object.keys(envs)]
+          .join("\n") + "\n",
+      );
+      if (this.cancelled) throw new SubmissionCancelled();
+      const jid = `${container.name}/${id}`;
+      const { trial, events } = poolTrial(container, id, jid, finish);
+      this.#poolJobs.set(job, { container, id });
+      this.track(job, trial);
+      await container.run(id, runRequest(id, job.mountedMetadir, envs), events);
+      Deno.writeTextFileSync(job.jidFile, jid + "\n");
+      return jid;
+    } catch (e) {
+      if (!this.trialOf(job)) finish(true);
+      throw e;
+    }
+  }
+}
+
+/**
+ * The container part of a job's id: a pooled job's is `CONTAINER/INDEX.TRIAL`.
+ *
+ * @param jid The job's id.
+ * @returns The container's name (or its client's pid).
+ */
+function containerOf(jid: string): string {
+  const slash = jid.indexOf("/");
+  return slash < 0 ? jid : jid.slice(0, slash);
 }

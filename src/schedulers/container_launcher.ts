@@ -2,6 +2,7 @@
 // mounts, names, user and limits. Shared by the schedulers that run containers, on this
 // host or on cluster nodes.
 
+import { agentScript } from "../core/agent.ts";
 import type { Job } from "../core/job.ts";
 import type { Logger } from "../core/logger.ts";
 import type { Resources } from "../core/resources.ts";
@@ -210,6 +211,45 @@ export class ContainerLauncher {
         "xqc.workdir": this.#place.workdir,
         "xqc.job": String(job.index),
       },
+    });
+  }
+
+  /**
+   * The engine argv of a pool container: the agent in a long-lived container with the
+   * image, mounts, user, limits and engine arguments a single job would get, its stdin open.
+   *
+   * @param image The image as given (jobs may name their own).
+   * @param resources The limits of the jobs it runs.
+   * @param name The container's name.
+   * @param runId The run's id (a label).
+   * @param wrapperName The file name of the jobs' wrappers.
+   * @returns The argv.
+   */
+  agentArgv(
+    image: string,
+    resources: Resources,
+    name: string,
+    runId: string,
+    wrapperName: string,
+  ): string[] {
+    const ref = this.engine.imageRef(image);
+    return this.engine.runArgv({
+      image: this.#resolved.get(ref)?.ref ?? ref,
+      entrypoint: [...this.entrypoint, "-c", agentScript(), "xqc-pool-agent", wrapperName],
+      mounts: this.volumes,
+      envNames: [],
+      cwd: this.#place.cwd || this.#place.mountedWorkdir,
+      binArgs: this.binArgs,
+      remove: this.remove,
+      user: this.user,
+      resources,
+      name,
+      labels: {
+        "xqc.run": runId,
+        "xqc.workdir": this.#place.workdir,
+        "xqc.pool": name,
+      },
+      interactive: true,
     });
   }
 

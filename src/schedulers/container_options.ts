@@ -3,7 +3,7 @@
 import { join } from "@std/path";
 import { cacheDir } from "../core/cache.ts";
 import { isEnvName } from "../core/job.ts";
-import { checkBoolean, checkString, checkStringList } from "../core/options.ts";
+import { checkBoolean, checkInteger, checkString, checkStringList } from "../core/options.ts";
 import type { PullPolicy } from "../engines/engine.ts";
 import { hostPathOf, type Mount, MOUNTED_ROOT, resolveVolumes } from "../engines/mounts.ts";
 import type { SchedulerOptions } from "./options.ts";
@@ -38,6 +38,13 @@ export interface ContainerSchedulerOptions extends SchedulerOptions {
   sifCache?: string;
   /** Variables of this environment that jobs get too (containers get only their own). */
   envPass?: string[];
+  /**
+   * Run jobs in a pool of long-lived containers, one a fork slot, instead of a container a
+   * job (default false).
+   */
+  pool?: boolean;
+  /** With `pool`, a fresh container every this many jobs (default 0: never). */
+  poolRecycle?: number;
 }
 
 /** The options {@linkcode ContainerScheduler} takes besides the base ones. */
@@ -56,6 +63,8 @@ export const CONTAINER_OPTION_KEYS: readonly string[] = [
   "pullArgs",
   "sifCache",
   "envPass",
+  "pool",
+  "poolRecycle",
 ];
 
 /** The folder `volumeAsCwd` is mounted at. */
@@ -91,6 +100,10 @@ export interface ResolvedContainerOptions {
   sifCache: string;
   /** Host variables passed to jobs. */
   envPass: string[];
+  /** Run jobs in a pool of long-lived containers. */
+  pool: boolean;
+  /** A fresh pool container every this many jobs (0: never). */
+  poolRecycle: number;
   /** The base options, with the workdir, mounted workdir and cwd the container ones imply. */
   base: SchedulerOptions;
 }
@@ -164,6 +177,11 @@ export function resolveContainerOptions(
   const envPass = checkStringList("envPass", options.envPass);
   const badName = envPass.find((name) => !isEnvName(name));
   if (badName !== undefined) throw new TypeError(`Option "envPass": bad env name "${badName}"`);
+  const pool = checkBoolean("pool", options.pool ?? false);
+  const poolRecycle = checkInteger("poolRecycle", options.poolRecycle ?? 0, 0);
+  if (poolRecycle > 0 && !pool) {
+    throw new TypeError(`Option "poolRecycle" needs "pool"`);
+  }
   const cache = cacheDir();
   return {
     image: options.image,
@@ -179,6 +197,8 @@ export function resolveContainerOptions(
     cacheDir: cache,
     sifCache: checkString("sifCache", options.sifCache ?? join(cache, "sif")),
     envPass,
+    pool,
+    poolRecycle,
     base: { ...options, workdir, mountedWorkdir, cwd },
   };
 }

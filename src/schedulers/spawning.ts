@@ -121,11 +121,34 @@ export abstract class SpawningScheduler extends Scheduler {
    * @param job The job (its metadir must exist).
    * @returns The job's id (container name or pid).
    */
+  /**
+   * Make the cgroup a job's trial joins, when the run can make cgroups.
+   *
+   * @param job The job.
+   * @returns The cgroup, or `null`.
+   */
+  protected openTrialCgroup(job: Job): TrialCgroup | null {
+    const cgroup = makeTrialCgroup(this.workdirKey, `${job.index}-${job.trial}`);
+    if (cgroup) this.#cgroups.set(job, cgroup);
+    return cgroup;
+  }
+
+  /**
+   * Free the cgroup of a job's trial, once it has ended.
+   *
+   * @param job The job.
+   */
+  protected closeTrialCgroup(job: Job): void {
+    const cgroup = this.#cgroups.get(job);
+    if (!cgroup) return;
+    this.#cgroups.delete(job);
+    removeTrialCgroup(cgroup).catch(() => {});
+  }
+
   async submitJob(job: Job): Promise<string> {
     const own = this.ownsCgroup(job);
-    const cgroup = own ? null : makeTrialCgroup(this.workdirKey, `${job.index}-${job.trial}`);
-    if (cgroup) this.#cgroups.set(job, cgroup);
-    else if (!own) this.#sampler ??= new PeakSampler();
+    const cgroup = own ? null : this.openTrialCgroup(job);
+    if (!cgroup && !own) this.#sampler ??= new PeakSampler();
     await this.wrappedJobScript(job);
     const argv = this.submissionArgv(job);
     Deno.writeTextFileSync(job.submissionFile, argv.join("\n") + "\n");
@@ -144,10 +167,7 @@ export abstract class SpawningScheduler extends Scheduler {
     this.track(
       job,
       processTrial(process, jid, trialRunning, () => {
-        if (cgroup) {
-          this.#cgroups.delete(job);
-          removeTrialCgroup(cgroup).catch(() => {});
-        }
+        this.closeTrialCgroup(job);
         return sampler?.stop(process.pid);
       }),
     );

@@ -1,0 +1,271 @@
+// One long-lived container of a pool: its engine client, with the agent on the other end of
+// its stdin and stdout, and the jobs it runs one after another.
+
+import { type AgentReport, killRequest, parseAgentReport } from "../core/agent.ts";
+import { signalSession, spawnLeader } from "../core/process.ts";
+import type { TrialEnd } from "./trial.ts";
+
+const OUTPUT_LIMIT = 16 * 1024;
+/** How often a container that runs a job is asked to look at its children. */
+const PING_MS = 1000;
+
+/** How a pool container's client ended. */
+export interface ContainerExit {
+  /** Its exit code. */
+  code: number;
+  /** The signal that ended it, if one did. */
+  signal: string | null;
+  /** What the engine said on stderr (its last words), capped. */
+  said: string;
+}
+
+/** What a job in a pool container is told. */
+export interface PoolJobEvents {
+  /** Its wrapper runs. */
+  onStart(): void;
+  /** It ended. */
+  onEnd(end: TrialEnd): void;
+}
+
+/** A job's id in a pool: `INDEX.TRIAL`. */
+export type PoolJobId = string;
+
+/**
+ * A running pool container: the engine client, spawned in a session of its own, talking to
+ * the agent through its stdin (requests) and stdout (reports).
+ */
+export class PoolContainer {
+  /** The container's name (docker/podman), or its client's pid (apptainer). */
+  readonly name: string;
+  /** What jobs it may run: their image and limits, as one string. */
+  readonly key: string;
+  /** The client's pid. */
+  readonly pid: number;
+  /** Jobs started in it. */
+  jobsStarted = 0;
+  /** Whether a job runs in it (or is being started). */
+  busy = false;
+  /** Whether it takes no more jobs (closing, or ended). */
+  retired = false;
+  /** The agent's memory cgroup, as /proc/self/cgroup says it (`null`: unknown). */
+  memoryCgroup: string | null = null;
+  /** Resolves when the agent is ready; rejects when the client ended first. */
+  readonly ready: Promise<void>;
+  /** Resolves when the client has exited. */
+  readonly exited: Promise<ContainerExit>;
+
+  #child: Deno.ChildProcess;
+  #writer: WritableStreamDefaultWriter<Uint8Array>;
+  #encoder = new TextEncoder();
+  #jobs = new Map<PoolJobId, PoolJobEvents & { started: boolean }>();
+  #said = "";
+  #hasExited = false;
+  #ping: ReturnType<typeof setInterval> | undefined;
+
+  /**
+   * Start a container's client.
+   *
+   * @param argv The engine argv that runs the agent.
+   * @param env The client's environment, added to this process's.
+   * @param nameOf What the container is called, given its client's pid.
+   * @param key What jobs it may run.
+   */
+  constructor(
+    argv: readonly string[],
+    env: Record<string, string>,
+    nameOf: (pid: number) => string,
+    key: string,
+  ) {
+    this.#child = spawnLeader(argv, { env, stdin: "piped", stdout: "piped", stderr: "piped" });
+    this.pid = this.#child.pid;
+    this.name = nameOf(this.pid);
+    this.key = key;
+    this.#writer = this.#child.stdin.getWriter();
+    this.#writer.closed.catch(() => {});
+    let ready = () => {};
+    let failed = (_e: Error) => {};
+    this.ready = new Promise<void>((resolve, reject) => {
+      ready = resolve;
+      failed = reject;
+    });
+    this.ready.catch(() => {});
+    const reading = this.#read((report) => {
+      if (report.kind === "ready") {
+        this.memoryCgroup = report.memoryCgroup;
+        ready();
+      } else this.#report(report);
+    });
+    this.exited = this.#watch(reading, this.#collect(), failed);
+  }
+
+  /** Whether the client has exited. */
+  get hasExited(): boolean {
+    return this.#hasExited;
+  }
+
+  /**
+   * Ask the agent to run a job's wrapper; its events follow.
+   *
+   * @param id The job's id in the pool.
+   * @param request The `run` request line.
+   * @param events Who hears of it.
+   */
+  async run(id: PoolJobId, request: string, events: PoolJobEvents): Promise<void> {
+    if (this.#hasExited) throw new Error(`the pool container ${this.name} has ended`);
+    this.#jobs.set(id, { ...events, started: false });
+    this.jobsStarted++;
+    this.#ping ??= setInterval(() => this.#pingIfBusy(), PING_MS);
+    Deno.unrefTimer(this.#ping);
+    await this.#send(request);
+  }
+
+  /**
+   * Signal a job's process group.
+   *
+   * @param id The job's id.
+   * @param signal TERM, or KILL (the agent then reports its end at once).
+   */
+  async kill(id: PoolJobId, signal: "TERM" | "KILL"): Promise<void> {
+    if (this.#jobs.has(id)) await this.#send(killRequest(id, signal)).catch(() => {});
+  }
+
+  /** Whether a job of this id runs in it. */
+  runs(id: PoolJobId): boolean {
+    return this.#jobs.has(id);
+  }
+
+  /**
+   * End the agent's stdin: it stops its jobs and exits, and the container ends with it.
+   *
+   * @param waitMs How long to wait for the client to exit.
+   * @returns Whether it exited in time.
+   */
+  async close(waitMs: number): Promise<boolean> {
+    this.retired = true;
+    await this.#writer.close().catch(() => {});
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<false>((resolve) => timer = setTimeout(() => resolve(false), waitMs));
+    const done = await Promise.race([this.exited.then(() => true), late]);
+    clearTimeout(timer);
+    return done;
+  }
+
+  /** Kill the client's session (what is left of an apptainer agent and its jobs). */
+  killClient(): void {
+    signalSession(this.pid, "SIGKILL");
+  }
+
+  async #collect(): Promise<void> {
+    const decoder = new TextDecoder();
+    try {
+      for await (const chunk of this.#child.stderr) {
+        if (this.#said.length < OUTPUT_LIMIT) this.#said += decoder.decode(chunk, { stream: true });
+      }
+    } catch {
+      // The pipe broke with the client.
+    }
+  }
+
+  async #watch(
+    reading: Promise<void>,
+    collecting: Promise<void>,
+    failed: (e: Error) => void,
+  ): Promise<ContainerExit> {
+    const status = await this.#child.status;
+    const drained = Promise.all([reading, collecting]);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<"late">((resolve) => timer = setTimeout(() => resolve("late"), 500));
+    const first = await Promise.race([drained, late]);
+    clearTimeout(timer);
+    // Its session goes too: an agent that outlived its client has no one to talk to (and
+    // holds the pipes open until it is gone).
+    signalSession(this.pid, "SIGKILL");
+    if (first === "late") await drained;
+    this.#hasExited = true;
+    this.retired = true;
+    clearInterval(this.#ping);
+    const exit = { code: status.code, signal: status.signal, said: this.#said.trim() };
+    failed(new Error(this.#describe(exit)));
+    for (const [id, job] of this.#jobs) {
+      this.#jobs.delete(id);
+      job.onEnd({
+        sawRunning: job.started,
+        signal: null,
+        lost: true,
+        why: `xqc: the pool container ${this.name} ended while the job ran (${
+          this.#describe(exit)
+        })`,
+      });
+    }
+    return exit;
+  }
+
+  #report(report: AgentReport): void {
+    if (report.kind === "ready") return;
+    const job = this.#jobs.get(report.id);
+    if (!job) return;
+    if (report.kind === "start") {
+      job.started = true;
+      job.onStart();
+      return;
+    }
+    // The wrapper reports its end; the agent's own report of it (when it reaps the wrapper)
+    // comes after and finds no one.
+    this.#jobs.delete(report.id);
+    job.onEnd({
+      sawRunning: job.started,
+      signal: report.rc > 128 ? signalName(report.rc - 128) : null,
+      why: `xqc: the job's wrapper ended (rc ${report.rc}) before the job wrote its rc`,
+    });
+    // The agent ends what the job left in its group when it next looks: now.
+    this.#send("ping").catch(() => {});
+  }
+
+  #pingIfBusy(): void {
+    if (this.#jobs.size) this.#send("ping").catch(() => {});
+    else {
+      clearInterval(this.#ping);
+      this.#ping = undefined;
+    }
+  }
+
+  async #send(line: string): Promise<void> {
+    if (this.#hasExited) throw new Error(`the pool container ${this.name} has ended`);
+    await this.#writer.write(this.#encoder.encode(line + "\n"));
+  }
+
+  async #read(on: (report: AgentReport) => void): Promise<void> {
+    const decoder = new TextDecoder();
+    let pending = "";
+    try {
+      for await (const chunk of this.#child.stdout) {
+        pending += decoder.decode(chunk, { stream: true });
+        let at: number;
+        while ((at = pending.indexOf("\n")) >= 0) {
+          const report = parseAgentReport(pending.slice(0, at));
+          pending = pending.slice(at + 1);
+          if (report) on(report);
+        }
+      }
+    } catch {
+      // The pipe broke: the client is gone, which `exited` tells.
+    }
+  }
+
+  #describe(exit: ContainerExit): string {
+    const how = exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code}`;
+    const said = exit.said.split("\n").filter(Boolean).pop()?.trim();
+    return said ? `${how}: ${said}` : how;
+  }
+}
+
+const SIGNAL_NAMES: Record<number, string> = {
+  1: "SIGHUP",
+  2: "SIGINT",
+  9: "SIGKILL",
+  15: "SIGTERM",
+};
+
+function signalName(n: number): string | null {
+  return SIGNAL_NAMES[n] ?? null;
+}
