@@ -22,8 +22,8 @@ export const AGENT_FD = 9;
  *   elsewhere) is reported `end ID RC` then.
  *
  * It says `ready PID MEMORY-CGROUP` first (`-` when it cannot tell). At the end of its stdin
- * (the run ended, or its client died) it sends SIGTERM to its jobs, SIGKILL 5 s later, and
- * exits when they have ended.
+ * (the run ended, or its client died) it sends SIGTERM to its jobs, again a second later,
+ * SIGKILL 5 s later, and exits when they have ended.
  *
  * @returns Bash, for `bash -c SCRIPT NAME WRAPPER-FILE-NAME`.
  * @example
@@ -85,7 +85,11 @@ done
 [ "\${#xqc_agent_pids[@]}" -gt 0 ] || exit 0
 for xqc_agent_pid in "\${xqc_agent_pids[@]}"; do kill -TERM -- -"$xqc_agent_pid" 2>/dev/null; done
 if command -v sleep >/dev/null; then
-  ( sleep 5; for p in "\${xqc_agent_pids[@]}"; do kill -KILL -- -"$p"; done ) >/dev/null 2>&1 &
+  # TERM again after a second (one that came while a wrapper forked may have been lost).
+  (
+    sleep 1; for p in "\${xqc_agent_pids[@]}"; do kill -TERM -- -"$p"; done
+    sleep 4; for p in "\${xqc_agent_pids[@]}"; do kill -KILL -- -"$p"; done
+  ) >/dev/null 2>&1 ${fd}>&- &
 else
   for xqc_agent_pid in "\${xqc_agent_pids[@]}"; do kill -KILL -- -"$xqc_agent_pid" 2>/dev/null; done
 fi

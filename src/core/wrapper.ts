@@ -91,7 +91,7 @@ export XQUTE_JOB_METADIR=${shellQuote(parts.mountedMetadir)}
 xqc_meta=$XQUTE_JOB_METADIR
 ${section("scheduler set-up", parts.wrapperInit)}
 echo 4 >"$xqc_meta/job.status"
-${parts.pooled ? `echo "start $xqc_pool_id" >&${AGENT_FD}` : `echo ${RUNNING_MARKER}`}
+${parts.pooled ? "# the start is reported once the traps are set" : `echo ${RUNNING_MARKER}`}
 ${section("plugins: onJobcmdInit", parts.init)}
 ${cgroupFunctions()}
 ${usageFunction(measure)}
@@ -134,6 +134,7 @@ trap xqc_end EXIT
 trap 'xqc_stop 129 HUP' HUP
 trap 'xqc_stop 130 INT' INT
 trap 'xqc_stop 143 TERM' TERM
+${parts.pooled ? `echo "start $xqc_pool_id" >&${AGENT_FD}` : "# running: said above"}
 ${section("prescript", parts.prescript)}
 xqc_cmd=(${cmd})
 ${section("plugins: onJobcmdPrep", parts.prep)}
