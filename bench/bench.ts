@@ -5,16 +5,20 @@ import { parseArgs } from "@std/cli";
 import { fromFileUrl, join } from "@std/path";
 import { engineProblem, ensureImage, type ImageEngine, imageFor, run } from "../tests/image.ts";
 import { median, timed } from "./measure.ts";
+import { benchPool, type PoolResult, poolTable } from "./pool.ts";
 import { benchSlurm, slurmAnswers, type SlurmResult, slurmTable } from "./slurm.ts";
 
 const HELP =
   `Usage: deno task bench [--jobs N] [--forks F] [--pairs P] [--engines a,b] [--scale N,M]
-                       [--slurm-jobs N] [--no-scale] [--json] [--no-write]
+                       [--slurm-jobs N] [--pool-jobs N] [--no-pool] [--no-scale] [--json]
+                       [--no-write]
   --jobs N        jobs per engine run (default 40)
   --forks F       jobs at once (default 4)
   --pairs P       bare/xqc pairs per engine, alternated (default 3)
   --engines LIST  docker,podman,apptainer,local,slurm (default: those that answer, and local)
   --slurm-jobs N  jobs per Slurm run, all submitted at once (default 200)
+  --pool-jobs N   jobs per pool run, against a container a job (default 200)
+  --no-pool       skip the pool rows
   --scale LIST    local job counts for the scale runs at 8 forks (default 1000,10000)
   --no-scale      skip the scale runs
   --json          print the results as JSON
@@ -27,6 +31,8 @@ interface Flags {
   engines?: string;
   scale: string;
   "slurm-jobs": string;
+  "pool-jobs": string;
+  "no-pool": boolean;
   "no-scale": boolean;
   json: boolean;
   "no-write": boolean;
@@ -34,9 +40,16 @@ interface Flags {
 }
 
 const flags = parseArgs(Deno.args, {
-  string: ["jobs", "forks", "pairs", "engines", "scale", "slurm-jobs"],
-  boolean: ["no-scale", "json", "no-write", "help"],
-  default: { jobs: "40", forks: "4", pairs: "3", scale: "1000,10000", "slurm-jobs": "200" },
+  string: ["jobs", "forks", "pairs", "engines", "scale", "slurm-jobs", "pool-jobs"],
+  boolean: ["no-scale", "no-pool", "json", "no-write", "help"],
+  default: {
+    jobs: "40",
+    forks: "4",
+    pairs: "3",
+    scale: "1000,10000",
+    "slurm-jobs": "200",
+    "pool-jobs": "200",
+  },
 }) as Flags;
 if (flags.help) {
   console.log(HELP);
@@ -240,6 +253,19 @@ log(`xqc start-up (xqc --version): ${startup.toFixed(0)} ms`);
 
 const results: EngineResult[] = [];
 for (const engine of engines) results.push(await benchEngine(engine, dir));
+let pools: PoolResult[] = [];
+const poolEngines = engines.filter((e): e is ImageEngine => e !== "local");
+if (!flags["no-pool"] && poolEngines.length) {
+  pools = await benchPool({
+    engines: poolEngines,
+    jobs: Number(flags["pool-jobs"]),
+    forks: F,
+    pairs: PAIRS,
+    dir,
+    xqc: XQC,
+    log,
+  });
+}
 let slurm: SlurmResult | null = null;
 if (withSlurm) {
   slurm = await benchSlurm({
@@ -267,7 +293,14 @@ const machine = {
   parallel: await version(["parallel", "--version"]),
   slurm: await version(["sinfo", "-V"]),
 };
-const report = { machine, startupMs: Math.round(startup), engines: results, slurm, scale };
+const report = {
+  machine,
+  startupMs: Math.round(startup),
+  engines: results,
+  pools,
+  slurm,
+  scale,
+};
 
 const table = [
   `| engine | jobs × forks | bare \`true\` | bare \`bash -c true\` | xqc run | ratio to \`true\` | ratio to \`bash -c true\` | overhead per job | GNU parallel |`,
@@ -295,7 +328,7 @@ const scaleTable = scale.length
 if (flags.json) console.log(JSON.stringify(report, null, 2));
 else {
   console.log(
-    `${table}\n\n${
+    `${table}\n\n${pools.length ? poolTable(pools) + "\n\n" : ""}${
       slurm ? slurmTable(slurm) + "\n\n" : ""
     }${scaleTable}\n\nxqc start-up: ${report.startupMs} ms`,
   );
@@ -318,6 +351,23 @@ Docker ${machine.docker}; Podman ${machine.podman}; ${machine.apptainer}; ${mach
 ${table}
 
 ${
+    pools.length
+      ? `Pools: ${pools[0].jobs} trivial jobs at ${
+        pools[0].forks
+      } forks as the bare loop above (a container a job),
+as \`xqc run --pool\` (one long-lived container a fork, each job a process in it), and as the
+same \`true\` commands run by \`xargs -P ${
+        pools[0].forks
+      }\` inside ONE container (what the jobs' own
+processes cost, with one container start); alternated, medians. The overhead per pooled job
+is (pool − one container) / jobs: Deno's start, ${pools[0].forks} container starts, and for each job
+its files, its state records and its wrapper.
+
+${poolTable(pools)}
+
+`
+      : ""
+  }${
     slurm
       ? `Slurm (${machine.slurm}): ${slurm.jobs} trivial jobs submitted at once, as a bare loop of \`sbatch --wrap true\`
 that then waits until \`squeue\` shows none (polling every 0.2 s), as \`xqc run --scheduler slurm\` (one
@@ -337,6 +387,12 @@ Raw times (ms): ${
         r.xqcMs.join("/")
       }`
     ).join("; ")
+  }${
+    pools.map((p) =>
+      `; ${p.engine} pool: bare ${p.bareMs.join("/")}, pool ${p.poolMs.join("/")}, one container ${
+        p.floorMs.join("/")
+      }`
+    ).join("")
   }${
     slurm
       ? `; slurm bare ${slurm.bareMs.join("/")}, xqc ${slurm.xqcMs.join("/")}, arrays ${

@@ -17,11 +17,16 @@ const CONTAINER_KEYS = [
   "pullArgs",
   "sifCache",
   "envPass",
+] as const;
+/** Options that need a container or a cluster. */
+const RESOURCE_KEYS = [
+  "cpus",
+  "memory",
+  "gpus",
+  "memoryRetryFactor",
   "pool",
   "poolRecycle",
 ] as const;
-/** Options that need a container or a cluster. */
-const RESOURCE_KEYS = ["cpus", "memory", "gpus", "memoryRetryFactor"] as const;
 /** Options only the Slurm scheduler takes. */
 const SLURM_KEYS = [
   "slurmOpts",

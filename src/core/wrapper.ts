@@ -143,9 +143,10 @@ ${timeout ? timedRun(timeout) : foregroundRun()}
 }
 
 function poolEnd(): string {
-  // The run hears the end from here; the agent, which reaps the wrapper, then ends what the
-  // job left in its group.
-  return `echo "end $xqc_pool_id $xqc_rc" >&${AGENT_FD}`;
+  // The run hears the end from here; then what the job left in its group goes, the wrapper
+  // with it (the agent's own report of that end comes after, and is not heard).
+  return `echo "end $xqc_pool_id $xqc_rc" >&${AGENT_FD}
+kill -KILL -- -"$xqc_self" 2>/dev/null`;
 }
 
 function foregroundRun(): string {

@@ -1,10 +1,7 @@
 // The container scheduler: each job's wrapper runs in a Docker, Podman or Apptainer container.
 
-import { runRequest } from "../core/agent.ts";
 import type { Measure } from "../core/cgroup_script.ts";
-import { resetMemoryPeak } from "../core/cgroups.ts";
 import type { Job } from "../core/job.ts";
-import { WORKDIR_TAG } from "../core/process.ts";
 import type { Engine, PullOptions } from "../engines/engine.ts";
 import type { Mount } from "../engines/mounts.ts";
 import { ContainerLauncher } from "./container_launcher.ts";
@@ -13,15 +10,16 @@ import {
   type ContainerSchedulerOptions,
   resolveContainerOptions,
 } from "./container_options.ts";
-import { ContainerPool, poolTrial } from "./pool.ts";
-import { PoolContainer } from "./pool_container.ts";
+import { resetMemoryPeak } from "../core/cgroups.ts";
+import { WORKDIR_TAG } from "../core/process.ts";
+import { PooledJobs, type PoolSite } from "./pooled_jobs.ts";
 import { SpawningScheduler } from "./spawning.ts";
-import { SubmissionCancelled } from "./trial.ts";
 
 /**
  * Runs each job's wrapper in a container: `docker run` / `podman run` with a name and
  * `xqc.*` labels, or `apptainer exec` in its own process group. The workdir is mounted
- * so the wrapper writes the job's files on the host.
+ * so the wrapper writes the job's files on the host. With `pool: true`, jobs run instead
+ * in long-lived containers, one a fork slot, each job a process group of its own there.
  *
  * @example
  * ```ts ignore
@@ -45,10 +43,7 @@ export class ContainerScheduler extends SpawningScheduler {
   #launcher: ContainerLauncher;
 
   #leftovers: Promise<string[]> | null = null;
-  #pool: ContainerPool | null = null;
-  #poolMeasures = new Map<Job, Measure>();
-  #poolCount = 0;
-  #poolJobs = new Map<Job, { container: PoolContainer; id: string }>();
+  #pool: PooledJobs | null = null;
 
   /**
    * Make a container scheduler: checks the options, the volumes and that the engine
@@ -62,13 +57,7 @@ export class ContainerScheduler extends SpawningScheduler {
     this.#launcher = new ContainerLauncher(resolved, this);
     this.bin = this.engine.bin;
     this.image = this.#launcher.image;
-    if (resolved.pool) {
-      this.#pool = new ContainerPool({
-        size: () => this.forks,
-        recycle: resolved.poolRecycle,
-        remove: (container) => this.engine.removeContainers([container.name]),
-      });
-    }
+    if (resolved.pool) this.#pool = new PooledJobs(this.#poolSite(), resolved.poolRecycle);
   }
 
   /** Whether jobs run in a pool of long-lived containers. */
@@ -163,7 +152,7 @@ export class ContainerScheduler extends SpawningScheduler {
    * @returns How.
    */
   override measureFor(job: Job): Measure {
-    return this.#poolMeasures.get(job) ?? super.measureFor(job);
+    return this.#pool?.measureFor(job) ?? super.measureFor(job);
   }
 
   /**
@@ -213,6 +202,17 @@ export class ContainerScheduler extends SpawningScheduler {
    */
   override jobIdentity(job: Job): Record<string, unknown> {
     return { ...super.jobIdentity(job), ...this.#launcher.identity(job) };
+  }
+
+  /**
+   * What starting a job runs, as `--dry-run` shows it: its engine command, or in a pool the
+   * pool container's and the agent's request.
+   *
+   * @param job The job.
+   * @returns Text.
+   */
+  override describeSubmission(job: Job): string {
+    return this.#pool?.describe(job) ?? super.describeSubmission(job);
   }
 
   /**
@@ -270,8 +270,7 @@ export class ContainerScheduler extends SpawningScheduler {
    */
   override async submitJob(job: Job): Promise<string> {
     await this.#launcher.shareMetadir(job);
-    if (!this.#pool) return await super.submitJob(job);
-    return await this.#submitPooled(job, this.#pool);
+    return await (this.#pool?.submit(job) ?? super.submitJob(job));
   }
 
   /** The run has ended: the pool's containers go, then what every run frees. */
@@ -297,8 +296,7 @@ export class ContainerScheduler extends SpawningScheduler {
    * @param job The job.
    */
   async terminate(job: Job): Promise<void> {
-    const pooled = this.#poolJobs.get(job);
-    if (pooled) return await pooled.container.kill(pooled.id, "TERM");
+    if (await this.#pool?.terminate(job)) return;
     return await this.engine.kill(job.jid, this.#launcher.remove);
   }
 
@@ -324,58 +322,36 @@ export class ContainerScheduler extends SpawningScheduler {
     return new Set(jobs.map((job) => job.jid).filter((jid) => names.has(containerOf(jid))));
   }
 
-  async #submitPooled(job: Job, pool: ContainerPool): Promise<string> {
-    const resources = this.trialResources(job);
-    const image = job.image ?? this.image;
-    const key = JSON.stringify([this.engine.imageRef(image), resources]);
-    const container = await pool.acquire(key, () => {
-      const name = `${this.jobnamePrefix}-${this.runId}-pool-${++this.#poolCount}`;
-      return new PoolContainer(
-        this.#launcher.agentArgv(image, resources, name, this.runId, this.wrapperName),
-        { ...this.engine.clientEnv({}), [WORKDIR_TAG]: this.workdir },
-        (pid) => this.engine.jobId(name, pid),
-        key,
-      );
-    });
-    let done = false;
-    const finish = (reuse: boolean) => {
-      if (done) return;
-      done = true;
-      this.closeTrialCgroup(job);
-      this.#poolMeasures.delete(job);
-      this.#poolJobs.delete(job);
-      pool.release(container, reuse);
+  #poolSite(): PoolSite {
+    const launcher = this.#launcher;
+    const engine = launcher.engine;
+    return {
+      forks: () => this.forks,
+      cancelled: () => this.cancelled,
+      trialResources: (job) => this.trialResources(job),
+      imageOf: (job) => engine.imageRef(job.image ?? this.image),
+      jobEnvs: (job) => launcher.jobEnvs(super.processEnv(job)),
+      poolName: (n) => `${this.jobnamePrefix}-${this.runId}-pool-${n}`,
+      poolKind: "container",
+      agentArgv: (image, resources, name) =>
+        launcher.agentArgv(image ?? this.image, resources, name, this.runId, this.wrapperName),
+      agentEnv: () => ({ ...engine.clientEnv({}), [WORKDIR_TAG]: this.workdir }),
+      nameOf: (name, pid) => engine.jobId(name, pid),
+      remove: (container) => engine.removeContainers([container.name]),
+      // The container's own cgroup counts the job when the engine gives it one (its peak
+      // reset first); otherwise the trial joins one the run makes, as a single job's would.
+      measure: (job, container, resources) => {
+        if (engine.ownsCgroup(resources)) {
+          const peak = container.memoryCgroup !== null && resetMemoryPeak(container.memoryCgroup);
+          return { kind: "pooled", peak };
+        }
+        return this.openTrialCgroup(job) ? undefined : { kind: "none" };
+      },
+      measured: (job) => this.closeTrialCgroup(job),
+      wrappedJobScript: (job) => this.wrappedJobScript(job),
+      track: (job, trial) => this.track(job, trial),
+      trialOf: (job) => this.trialOf(job),
     };
-    try {
-      // The container's own cgroup counts the job when the engine gives it one; otherwise
-      // the trial joins one the run makes, as a single apptainer job would.
-      if (this.engine.ownsCgroup(resources)) {
-        const peak = container.memoryCgroup !== null && resetMemoryPeak(container.memoryCgroup);
-        this.#poolMeasures.set(job, { kind: "pooled", peak });
-      } else if (!this.openTrialCgroup(job)) {
-        this.#poolMeasures.set(job, { kind: "none" });
-      }
-      await this.wrappedJobScript(job);
-      const id = `${job.index}.${job.trial}`;
-      const envs = this.#launcher.jobEnvs(super.processEnv(job));
-      // What the agent is asked, one word a line, the variables by name.
-      Deno.writeTextFileSync(
-        job.submissionFile,
-        [`pool container: ${container.name}`, "run", id, job.mountedMetadir, ...Object.keys(envs)]
-          .join("\n") + "\n",
-      );
-      if (this.cancelled) throw new SubmissionCancelled();
-      const jid = `${container.name}/${id}`;
-      const { trial, events } = poolTrial(container, id, jid, finish);
-      this.#poolJobs.set(job, { container, id });
-      this.track(job, trial);
-      await container.run(id, runRequest(id, job.mountedMetadir, envs), events);
-      Deno.writeTextFileSync(job.jidFile, jid + "\n");
-      return jid;
-    } catch (e) {
-      if (!this.trialOf(job)) finish(true);
-      throw e;
-    }
   }
 }
 

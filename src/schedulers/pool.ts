@@ -70,7 +70,9 @@ export class ContainerPool {
     } catch (e) {
       this.#containers.delete(container);
       throw new Error(
-        `the pool container ${container.name} did not start: ${e instanceof Error ? e.message : e}`,
+        `the pool ${container.kind} ${container.name} did not start: ${
+          e instanceof Error ? e.message : e
+        }`,
       );
     }
     return container;

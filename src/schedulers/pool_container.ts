@@ -39,6 +39,8 @@ export class PoolContainer {
   readonly name: string;
   /** What jobs it may run: their image and limits, as one string. */
   readonly key: string;
+  /** What it is, for messages: `container`, or `Slurm allocation`. */
+  readonly kind: string;
   /** The client's pid. */
   readonly pid: number;
   /** Jobs started in it. */
@@ -69,17 +71,20 @@ export class PoolContainer {
    * @param env The client's environment, added to this process's.
    * @param nameOf What the container is called, given its client's pid.
    * @param key What jobs it may run.
+   * @param kind What it is, for messages (`container`, `Slurm allocation`).
    */
   constructor(
     argv: readonly string[],
     env: Record<string, string>,
     nameOf: (pid: number) => string,
     key: string,
+    kind = "container",
   ) {
     this.#child = spawnLeader(argv, { env, stdin: "piped", stdout: "piped", stderr: "piped" });
     this.pid = this.#child.pid;
     this.name = nameOf(this.pid);
     this.key = key;
+    this.kind = kind;
     this.#writer = this.#child.stdin.getWriter();
     this.#writer.closed.catch(() => {});
     let ready = () => {};
@@ -111,7 +116,7 @@ export class PoolContainer {
    * @param events Who hears of it.
    */
   async run(id: PoolJobId, request: string, events: PoolJobEvents): Promise<void> {
-    if (this.#hasExited) throw new Error(`the pool container ${this.name} has ended`);
+    if (this.#hasExited) throw new Error(`the pool ${this.kind} ${this.name} has ended`);
     this.#jobs.set(id, { ...events, started: false });
     this.jobsStarted++;
     this.#ping ??= setInterval(() => this.#pingIfBusy(), PING_MS);
@@ -192,7 +197,7 @@ export class PoolContainer {
         sawRunning: job.started,
         signal: null,
         lost: true,
-        why: `xqc: the pool container ${this.name} ended while the job ran (${
+        why: `xqc: the pool ${this.kind} ${this.name} ended while the job ran (${
           this.#describe(exit)
         })`,
       });
@@ -217,8 +222,6 @@ export class PoolContainer {
       signal: report.rc > 128 ? signalName(report.rc - 128) : null,
       why: `xqc: the job's wrapper ended (rc ${report.rc}) before the job wrote its rc`,
     });
-    // The agent ends what the job left in its group when it next looks: now.
-    this.#send("ping").catch(() => {});
   }
 
   #pingIfBusy(): void {
@@ -230,7 +233,7 @@ export class PoolContainer {
   }
 
   async #send(line: string): Promise<void> {
-    if (this.#hasExited) throw new Error(`the pool container ${this.name} has ended`);
+    if (this.#hasExited) throw new Error(`the pool ${this.kind} ${this.name} has ended`);
     await this.#writer.write(this.#encoder.encode(line + "\n"));
   }
 

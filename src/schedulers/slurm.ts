@@ -4,6 +4,7 @@
 
 import { join } from "@std/path";
 import { EngineUnavailableError } from "../core/errors.ts";
+import type { Measure } from "../core/cgroup_script.ts";
 import type { Job } from "../core/job.ts";
 import { findOnPath } from "../core/which.ts";
 import type { Engine } from "../engines/engine.ts";
@@ -21,13 +22,17 @@ import {
   splitPrefixedOptions,
 } from "./slurm_options.ts";
 import { isLiveState, SlurmQueue } from "./slurm_queue.ts";
-import { renderArrayScript, renderBatchScript } from "./slurm_script.ts";
-import { submitArrays, submitOne } from "./slurm_submit.ts";
+import { SlurmBatches } from "./slurm_batches.ts";
+import { renderBatchScript } from "./slurm_script.ts";
+import { PooledJobs } from "./pooled_jobs.ts";
+import { slurmPoolSite } from "./slurm_pool.ts";
 import { SubmissionCancelled } from "./trial.ts";
 import { slurmTrial } from "./slurm_trial.ts";
 
 /** The container options, which need an image. */
-const NEEDS_IMAGE = CONTAINER_OPTION_KEYS.filter((key) => key !== "image");
+const NEEDS_IMAGE = CONTAINER_OPTION_KEYS.filter((key) =>
+  !["image", "pool", "poolRecycle"].includes(key)
+);
 
 /**
  * Runs each job on a Slurm cluster: its batch script (`job.sbatch` in its metadir) runs the
@@ -62,9 +67,9 @@ export class SlurmScheduler extends Scheduler {
   readonly queue: SlurmQueue;
 
   #launcher: ContainerLauncher | null = null;
+  #pool: PooledJobs | null = null;
   #leftovers: Promise<string[]> | null = null;
-  #pending: { job: Job; resolve: (jid: string) => void; reject: (e: unknown) => void }[] = [];
-  #arrays = 0;
+  #batches: SlurmBatches = new SlurmBatches(this);
 
   /**
    * Make a Slurm scheduler (the cluster is asked in `prepare()`, before the first job).
@@ -105,6 +110,42 @@ export class SlurmScheduler extends Scheduler {
       this.image = this.#launcher.image;
       this.bin = this.#launcher.engine.bin;
     }
+    if (slurm.pool) {
+      this.#pool = new PooledJobs(
+        slurmPoolSite(this, { track: (j, t) => this.track(j, t), trialOf: (j) => this.trialOf(j) }),
+        slurm.poolRecycle,
+      );
+    }
+  }
+
+  /** The launcher, when jobs run in containers. */
+  get launcher(): ContainerLauncher | null {
+    return this.#launcher;
+  }
+
+  /**
+   * Whether a job's wrapper is sourced by the agent of a pool slot.
+   *
+   * @param _job The job.
+   * @returns `true` in pool mode.
+   */
+  override runsPooled(_job: Job): boolean {
+    return this.#pool !== null;
+  }
+
+  /**
+   * How a job is measured: in a pool, from its slot's cgroup.
+   *
+   * @param job The job.
+   * @returns How.
+   */
+  override measureFor(job: Job): Measure {
+    return this.#pool?.measureFor(job) ?? super.measureFor(job);
+  }
+
+  /** The run has ended: the pool's allocations end. */
+  override async release(): Promise<void> {
+    await this.#pool?.close();
   }
 
   /** The engine jobs run in, when an image is given. */
@@ -127,9 +168,9 @@ export class SlurmScheduler extends Scheduler {
     return `${this.jobnamePrefix}-${this.workdirKey}-`;
   }
 
-  /** A job is starting until sbatch has taken it. */
+  /** A job is starting until sbatch has taken it (in a pool, until it runs). */
   protected override get slotUntilRunning(): boolean {
-    return false;
+    return this.#pool !== null;
   }
 
   /** Arrays take all the jobs submitted at once; single sbatch calls are bounded below. */
@@ -296,6 +337,7 @@ export class SlurmScheduler extends Scheduler {
    * @returns The script and the sbatch command.
    */
   override describeSubmission(job: Job): string {
+    if (this.#pool) return this.#pool.describe(job);
     return `${this.batchScript(job)}# submitted with: ${this.sbatch} --parsable ${
       join(job.metadir, "job.sbatch")
     }`;
@@ -310,13 +352,11 @@ export class SlurmScheduler extends Scheduler {
    */
   async submitJob(job: Job): Promise<string> {
     await this.#launcher?.shareMetadir(job);
+    if (this.#pool) return await this.#pool.submit(job);
     await this.wrappedJobScript(job);
     Deno.writeTextFileSync(join(job.metadir, "job.sbatch"), this.batchScript(job));
     if (this.cancelled) throw new SubmissionCancelled();
-    const jid = await new Promise<string>((resolve, reject) => {
-      this.#pending.push({ job, resolve, reject });
-      if (this.#pending.length === 1) setTimeout(() => this.#flush(), 0);
-    });
+    const jid = await this.#batches.submit(job);
     Deno.writeTextFileSync(job.jidFile, jid + "\n");
     this.track(job, slurmTrial(job, jid, this.queue));
     return jid;
@@ -329,6 +369,7 @@ export class SlurmScheduler extends Scheduler {
    * @param job The job.
    */
   async killJob(job: Job): Promise<void> {
+    if (await this.#pool?.kill(job, 3000, (ms) => this.waitGone(job, ms))) return;
     await this.queue.cancel([job.jid]);
   }
 
@@ -339,6 +380,8 @@ export class SlurmScheduler extends Scheduler {
    * @returns `true` while pending or running.
    */
   protected async jidIsRunning(jid: string): Promise<boolean> {
+    const pooled = this.#pool?.runs(jid);
+    if (pooled !== undefined && pooled !== null) return pooled;
     const state = (await this.queue.states([jid]))?.get(jid);
     return state !== undefined && isLiveState(state);
   }
@@ -350,57 +393,10 @@ export class SlurmScheduler extends Scheduler {
    * @returns Their ids that Slurm holds.
    */
   protected override async liveJids(jobs: readonly Job[]): Promise<Set<string>> {
+    const pool = this.#pool;
+    if (pool) return new Set(jobs.map((job) => job.jid).filter((jid) => pool.runs(jid)));
     const states = await this.queue.states(jobs.map((job) => job.jid));
     if (!states) return new Set(jobs.map((job) => job.jid));
     return new Set([...states].filter(([, state]) => isLiveState(state)).map(([jid]) => jid));
-  }
-
-  async #flush(): Promise<void> {
-    const pending = this.#pending.splice(0);
-    // First trials submitted at once go in arrays; retries are resubmitted alone.
-    const first = pending.filter((p) => p.job.trial === 1);
-    const asArray = this.array === true ? first.length > 1 : this.array === "auto" &&
-      first.length >= AUTO_ARRAY_MIN;
-    const singles = asArray ? pending.filter((p) => p.job.trial !== 1) : pending;
-    const env = (job: Job) => this.#sbatchEnv(job);
-    await Promise.all([
-      asArray
-        ? submitArrays(first, {
-          sbatch: this.sbatch,
-          env,
-          key: (job) => JSON.stringify(slurmResources(this.trialResources(job))),
-          script: (jobs) => this.#arrayScript(jobs),
-        })
-        : Promise.resolve(),
-      submitOne(singles, { sbatch: this.sbatch, env, batch: this.submissionBatch }),
-    ]);
-  }
-
-  #arrayScript(jobs: readonly Job[]): { path: string } {
-    const indexes = jobs.map((job) => job.index);
-    const dir = join(this.workdir, "slurm-arrays");
-    Deno.mkdirSync(dir, { recursive: true });
-    const number = this.#arrays++;
-    const throttle = Number.isFinite(this.forks) ? `%${this.forks}` : "";
-    const text = renderArrayScript({
-      workdir: this.workdir,
-      indexes,
-      sbatch: sbatchLines({
-        "job-name": `${this.jobNameStem}array${number}`,
-        output: "/dev/null",
-        array: `0-${indexes.length - 1}${throttle}`,
-        ...this.slurmOpts,
-        ...slurmResources(this.trialResources(jobs[0])),
-      }),
-    });
-    const path = join(dir, `${this.runId}-${number}.sbatch`);
-    Deno.writeTextFileSync(path, text);
-    return { path };
-  }
-
-  /** sbatch's environment for a job: its variables, which the batch script inherits. */
-  #sbatchEnv(job: Job): Record<string, string> {
-    const envs = { ...this.envs, ...job.envs };
-    return this.#launcher ? this.#launcher.engine.clientEnv(this.#launcher.jobEnvs(envs)) : envs;
   }
 }

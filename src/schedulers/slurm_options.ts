@@ -1,6 +1,6 @@
 // The Slurm scheduler's options, and how sbatch options become `#SBATCH` lines.
 
-import { checkNumber, checkString } from "../core/options.ts";
+import { checkBoolean, checkInteger, checkNumber, checkString } from "../core/options.ts";
 import type { Resources } from "../core/resources.ts";
 import type { ContainerSchedulerOptions } from "./container_options.ts";
 
@@ -82,7 +82,18 @@ export function splitPrefixedOptions(
  * ```
  */
 export function sbatchLines(options: Readonly<Record<string, SbatchValue>>): string[] {
-  const lines: string[] = [];
+  return slurmFlags(options).map((words) => `#SBATCH ${words.join(" ")}`);
+}
+
+/**
+ * Slurm options as command-line flags (sbatch's and srun's): one list of words an option.
+ *
+ * @param options The options.
+ * @returns `[["--mem=1G"], ["-p", "debug"]]`.
+ * @throws {TypeError} For a bad name or value.
+ */
+export function slurmFlags(options: Readonly<Record<string, SbatchValue>>): string[][] {
+  const lines: string[][] = [];
   for (const [key, value] of Object.entries(options)) {
     if (!/^[A-Za-z][A-Za-z0-9_-]*$/.test(key)) {
       throw new TypeError(`Slurm option "${key}" is not an option name`);
@@ -92,7 +103,7 @@ export function sbatchLines(options: Readonly<Record<string, SbatchValue>>): str
     for (const item of Array.isArray(value) ? value : [value]) {
       if (item === false) continue;
       if (item === true) {
-        lines.push(`#SBATCH ${flag}`);
+        lines.push([flag]);
         continue;
       }
       if (typeof item !== "string" && typeof item !== "number") {
@@ -100,7 +111,7 @@ export function sbatchLines(options: Readonly<Record<string, SbatchValue>>): str
       }
       const text = String(item);
       if (/[\n\r]/.test(text)) throw new TypeError(`Slurm option "${key}" holds a line break`);
-      lines.push(name.length === 1 ? `#SBATCH ${flag} ${text}` : `#SBATCH ${flag}=${text}`);
+      lines.push(name.length === 1 ? [flag, text] : [`${flag}=${text}`]);
     }
   }
   return lines;
@@ -120,6 +131,10 @@ export interface ResolvedSlurmOptions {
   array: boolean | "auto";
   /** Seconds between looks at the queue. */
   pollInterval: number;
+  /** Run jobs in a pool of allocations, one a fork slot. */
+  pool: boolean;
+  /** A fresh allocation every this many jobs (0: never). */
+  poolRecycle: number;
 }
 
 /**
@@ -142,13 +157,21 @@ export function resolveSlurmOptions(options: SlurmSchedulerOptions): ResolvedSlu
     );
   }
   const pollInterval = checkNumber("pollInterval", options.pollInterval ?? 1, 0.05);
+  const pool = checkBoolean("pool", options.pool ?? false);
+  const poolRecycle = checkInteger("poolRecycle", options.poolRecycle ?? 0, 0);
+  if (poolRecycle > 0 && !pool) throw new TypeError(`Option "poolRecycle" needs "pool"`);
+  if (pool && array === true) {
+    throw new TypeError(`Options "pool" and "array" do not go together: a pool submits no arrays`);
+  }
   return {
     slurmOpts: { ...slurmOpts },
     sbatch: checkString("sbatch", options.sbatch ?? "sbatch"),
     squeue: checkString("squeue", options.squeue ?? "squeue"),
     scancel: checkString("scancel", options.scancel ?? "scancel"),
-    array,
+    array: pool ? false : array,
     pollInterval,
+    pool,
+    poolRecycle,
   };
 }
 

@@ -115,22 +115,15 @@ export abstract class SpawningScheduler extends Scheduler {
   abstract terminate(job: Job): Promise<void>;
 
   /**
-   * Start a job: write its wrapper and `job.submission`, spawn the process, write
-   * `job.jid`. Its end is watched from then on.
-   *
-   * @param job The job (its metadir must exist).
-   * @returns The job's id (container name or pid).
-   */
-  /**
    * Make the cgroup a job's trial joins, when the run can make cgroups.
    *
    * @param job The job.
-   * @returns The cgroup, or `null`.
+   * @returns Whether it was made (its wrapper then joins it).
    */
-  protected openTrialCgroup(job: Job): TrialCgroup | null {
+  protected openTrialCgroup(job: Job): boolean {
     const cgroup = makeTrialCgroup(this.workdirKey, `${job.index}-${job.trial}`);
     if (cgroup) this.#cgroups.set(job, cgroup);
-    return cgroup;
+    return cgroup !== null;
   }
 
   /**
@@ -145,9 +138,16 @@ export abstract class SpawningScheduler extends Scheduler {
     removeTrialCgroup(cgroup).catch(() => {});
   }
 
+  /**
+   * Start a job: write its wrapper and `job.submission`, spawn the process, write
+   * `job.jid`. Its end is watched from then on.
+   *
+   * @param job The job (its metadir must exist).
+   * @returns The job's id (container name or pid).
+   */
   async submitJob(job: Job): Promise<string> {
     const own = this.ownsCgroup(job);
-    const cgroup = own ? null : this.openTrialCgroup(job);
+    const cgroup = !own && this.openTrialCgroup(job);
     if (!cgroup && !own) this.#sampler ??= new PeakSampler();
     await this.wrappedJobScript(job);
     const argv = this.submissionArgv(job);
