@@ -371,7 +371,8 @@ ${poolTable(pools)}
     slurm
       ? `Slurm (${machine.slurm}): ${slurm.jobs} trivial jobs submitted at once, as a bare loop of \`sbatch --wrap true\`
 that then waits until \`squeue\` shows none (polling every 0.2 s), as \`xqc run --scheduler slurm\` (one
-sbatch a job) and as \`xqc run --scheduler slurm --slurm-array\`, alternated.
+sbatch a job), as \`xqc run --scheduler slurm --slurm-array\`, and as \`xqc run --scheduler slurm --pool -n 8\`
+(8 allocations made with srun, each running its share of the jobs as processes), alternated.
 
 ${slurmTable(slurm)}
 
@@ -397,7 +398,7 @@ Raw times (ms): ${
     slurm
       ? `; slurm bare ${slurm.bareMs.join("/")}, xqc ${slurm.xqcMs.join("/")}, arrays ${
         slurm.arrayMs.join("/")
-      }`
+      }, pool ${slurm.poolMs.join("/")}`
       : ""
   }
 `;

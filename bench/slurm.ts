@@ -15,10 +15,14 @@ export interface SlurmResult {
   xqcMs: number[];
   /** xqc's times with arrays, ms. */
   arrayMs: number[];
+  /** xqc's times with a pool of 8 allocations (`--pool -n 8`), ms. */
+  poolMs: number[];
   /** xqc (single) / bare. */
   ratio: number;
   /** xqc (arrays) / bare. */
   arrayRatio: number;
+  /** xqc (pool) / bare. */
+  poolRatio: number;
 }
 
 /** What the Slurm rows need from the harness. */
@@ -63,30 +67,38 @@ ids=$(for i in $(seq ${jobs}); do sbatch --parsable -o /dev/null -J xqc-bench-ba
 while [ -n "$(squeue -h -j "$ids" -o %i 2>/dev/null)" ]; do sleep 0.2; done
 `,
   );
-  const times = { bare: [] as number[], xqc: [] as number[], array: [] as number[] };
+  const times = {
+    bare: [] as number[],
+    xqc: [] as number[],
+    array: [] as number[],
+    pool: [] as number[],
+  };
   for (let pair = 0; pair < bench.pairs; pair++) {
     times.bare.push((await timed(["bash", bare], dir)).ms);
-    const run = (name: string, array: boolean) =>
+    const run = (name: string, how: string[], forks = jobs) =>
       timed([
         ...bench.xqc,
         "run",
         "--scheduler",
         "slurm",
         "-n",
-        String(jobs),
+        String(forks),
         "-w",
         join(dir, `wd-slurm-${name}-${pair}`),
         "-j",
         "slurm-jobs",
         "--quiet",
-        array ? "--slurm-array" : "--no-slurm-array",
+        ...how,
       ], dir);
-    times.xqc.push((await run("single", false)).ms);
-    times.array.push((await run("array", true)).ms);
+    times.xqc.push((await run("single", ["--no-slurm-array"])).ms);
+    times.array.push((await run("array", ["--slurm-array"])).ms);
+    times.pool.push((await run("pool", ["--pool"], 8)).ms);
     bench.log(
       `slurm pair ${pair + 1}: bare ${times.bare.at(-1)!.toFixed(0)} ms, xqc ${
         times.xqc.at(-1)!.toFixed(0)
-      } ms, xqc arrays ${times.array.at(-1)!.toFixed(0)} ms`,
+      } ms, xqc arrays ${times.array.at(-1)!.toFixed(0)} ms, xqc pool ${
+        times.pool.at(-1)!.toFixed(0)
+      } ms`,
     );
   }
   const bareMedian = median(times.bare);
@@ -95,8 +107,10 @@ while [ -n "$(squeue -h -j "$ids" -o %i 2>/dev/null)" ]; do sleep 0.2; done
     bareMs: times.bare.map(Math.round),
     xqcMs: times.xqc.map(Math.round),
     arrayMs: times.array.map(Math.round),
+    poolMs: times.pool.map(Math.round),
     ratio: Number((median(times.xqc) / bareMedian).toFixed(3)),
     arrayRatio: Number((median(times.array) / bareMedian).toFixed(3)),
+    poolRatio: Number((median(times.pool) / bareMedian).toFixed(3)),
   };
 }
 
@@ -108,12 +122,12 @@ while [ -n "$(squeue -h -j "$ids" -o %i 2>/dev/null)" ]; do sleep 0.2; done
  */
 export function slurmTable(result: SlurmResult): string {
   return [
-    "| slurm jobs | bare sbatch loop | xqc run | ratio | xqc run, arrays | ratio |",
-    "| --- | --- | --- | --- | --- | --- |",
+    "| slurm jobs | bare sbatch loop | xqc run | ratio | xqc run, arrays | ratio | xqc run --pool -n 8 | ratio |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- |",
     `| ${result.jobs} | ${Math.round(median(result.bareMs))} ms | ${
       Math.round(median(result.xqcMs))
     } ms | ${result.ratio.toFixed(2)} | ${Math.round(median(result.arrayMs))} ms | ${
       result.arrayRatio.toFixed(2)
-    } |`,
+    } | ${Math.round(median(result.poolMs))} ms | ${result.poolRatio.toFixed(2)} |`,
   ].join("\n");
 }

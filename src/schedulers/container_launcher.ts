@@ -194,18 +194,10 @@ export class ContainerLauncher {
     envNames: readonly string[],
     resources: Resources,
   ): string[] {
-    const image = this.engine.imageRef(job.image ?? this.image);
     return this.engine.runArgv({
-      image: this.#resolved.get(image)?.ref ?? image,
+      ...this.#spec(job.image ?? this.image, resources, name),
       entrypoint: this.entrypoint,
-      mounts: this.volumes,
       envNames,
-      cwd: this.#place.cwd || this.#place.mountedWorkdir,
-      binArgs: this.binArgs,
-      remove: this.remove,
-      user: this.user,
-      resources,
-      name,
       labels: {
         "xqc.run": runId,
         "xqc.workdir": this.#place.workdir,
@@ -232,25 +224,28 @@ export class ContainerLauncher {
     runId: string,
     wrapperName: string,
   ): string[] {
-    const ref = this.engine.imageRef(image);
     return this.engine.runArgv({
-      image: this.#resolved.get(ref)?.ref ?? ref,
+      ...this.#spec(image, resources, name),
       entrypoint: [...this.entrypoint, "-c", agentScript(), "xqc-pool-agent", wrapperName],
-      mounts: this.volumes,
       envNames: [],
+      labels: { "xqc.run": runId, "xqc.workdir": this.#place.workdir, "xqc.pool": name },
+      interactive: true,
+    });
+  }
+
+  /** What every container of the run gets: its image (as pulled), mounts, cwd, user, limits. */
+  #spec(image: string, resources: Resources, name: string) {
+    const ref = this.engine.imageRef(image);
+    return {
+      image: this.#resolved.get(ref)?.ref ?? ref,
+      mounts: this.volumes,
       cwd: this.#place.cwd || this.#place.mountedWorkdir,
       binArgs: this.binArgs,
       remove: this.remove,
       user: this.user,
       resources,
       name,
-      labels: {
-        "xqc.run": runId,
-        "xqc.workdir": this.#place.workdir,
-        "xqc.pool": name,
-      },
-      interactive: true,
-    });
+    };
   }
 
   /** Bash that exports the named mounts' variables in the wrapper. */
