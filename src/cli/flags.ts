@@ -2,7 +2,7 @@
 // about values, with one error line naming the flag.
 
 import { parseArgs } from "@std/cli";
-import { resolve } from "@std/path";
+import { resolve } from "@std/path/posix";
 import { ValidationError } from "../core/errors.ts";
 import { isEnvName } from "../core/job.ts";
 

@@ -1,7 +1,7 @@
 // `xqc logs`: a job's stdout or stderr, and with --follow its new lines while it runs.
 
 import { delay } from "@std/async/delay";
-import { join } from "@std/path";
+import { join } from "@std/path/posix";
 import { ValidationError } from "../core/errors.ts";
 import { lockOwner } from "../core/workdir.ts";
 import { existingWorkdir, parseFlags } from "./flags.ts";

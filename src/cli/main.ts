@@ -4,18 +4,18 @@ import { ValidationError, XqcError } from "../core/errors.ts";
 import { VERSION } from "../core/version.ts";
 import { HELP } from "./help.ts";
 import { type Io, stdio } from "./io.ts";
-import { commandKill } from "./kill.ts";
-import { commandLogs } from "./logs.ts";
-import { commandReport } from "./report.ts";
-import { commandRun } from "./run.ts";
-import { commandStatus } from "./status.ts";
 
-const COMMANDS: Record<string, (args: string[], io: Io) => Promise<number>> = {
-  run: commandRun,
-  status: commandStatus,
-  logs: commandLogs,
-  kill: commandKill,
-  report: commandReport,
+/** A command: its arguments in, its exit code out. */
+type Command = (args: string[], io: Io) => Promise<number>;
+
+// Each command's modules load when it runs, so `xqc status` does not compile the
+// schedulers, nor `xqc run` the report's page.
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  run: async () => (await import("./run.ts")).commandRun,
+  status: async () => (await import("./status.ts")).commandStatus,
+  logs: async () => (await import("./logs.ts")).commandLogs,
+  kill: async () => (await import("./kill.ts")).commandKill,
+  report: async () => (await import("./report.ts")).commandReport,
 };
 
 /**
@@ -28,7 +28,9 @@ const COMMANDS: Record<string, (args: string[], io: Io) => Promise<number>> = {
 export async function main(args: string[], io: Io = stdio): Promise<number> {
   const [command, ...rest] = args;
   try {
-    if (command !== undefined && command in COMMANDS) return await COMMANDS[command](rest, io);
+    if (command !== undefined && command in COMMANDS) {
+      return await (await COMMANDS[command]())(rest, io);
+    }
     switch (command) {
       case "--version":
       case "-V":

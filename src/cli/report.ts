@@ -1,6 +1,6 @@
 // `xqc report`: one self-contained HTML file of a run: summary, timeline, usage, failures.
 
-import { resolve } from "@std/path";
+import { resolve } from "@std/path/posix";
 import { ValidationError } from "../core/errors.ts";
 import { collectReport } from "../report/data.ts";
 import { renderReport } from "../report/html.ts";

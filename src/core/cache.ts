@@ -1,6 +1,6 @@
 // Where xqc keeps what outlives a run: pulled SIF images, digests, locks.
 
-import { join } from "@std/path";
+import { join } from "@std/path/posix";
 
 /**
  * The cache folder: `$XDG_CACHE_HOME/xqc`, or `~/.cache/xqc`.

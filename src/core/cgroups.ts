@@ -3,7 +3,7 @@
 // trial, joined by its wrapper, emptied and removed after it, and reaped after a crash.
 
 import { delay } from "@std/async/delay";
-import { join } from "@std/path";
+import { join } from "@std/path/posix";
 
 /** The cgroup v1 hierarchies a job's counters live in. */
 const CONTROLLERS = ["memory", "cpuacct"] as const;

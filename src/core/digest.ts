@@ -1,6 +1,5 @@
-// SHA-256 digests as hex, of text or of a file's content.
+// Digests as hex: SHA-256 of text or of a file's content, and a short hash for names.
 
-import { createHash } from "node:crypto";
 import { encodeHex } from "@std/encoding/hex";
 
 /**
@@ -17,13 +16,25 @@ export async function sha256Hex(data: string | Uint8Array): Promise<string> {
 }
 
 /**
- * The SHA-256 digest of text, computed at once (where an await is not possible).
+ * A short name for text, computed at once: the 32-bit FNV-1a hash as 8 hex digits. For
+ * names (of what a workdir leaves outside it), not for integrity; Web Crypto's SHA-256 is
+ * async, and loading node:crypto would cost every start of `xqc` tens of milliseconds.
  *
  * @param text The text (as UTF-8).
- * @returns 64 hex digits.
+ * @returns 8 hex digits.
+ * @example
+ * ```ts
+ * import { shortHash } from "./digest.ts";
+ * import { assertEquals } from "@std/assert";
+ * assertEquals(shortHash("a"), "e40c292c");
+ * ```
  */
-export function sha256HexSync(text: string): string {
-  return encodeHex(createHash("sha256").update(text).digest()) as string;
+export function shortHash(text: string): string {
+  let hash = 0x811c9dc5;
+  for (const byte of new TextEncoder().encode(text)) {
+    hash = Math.imul(hash ^ byte, 0x01000193);
+  }
+  return (hash >>> 0).toString(16).padStart(8, "0");
 }
 
 /**

@@ -1,6 +1,6 @@
 // A job: its command, its metadir and the files in it, and its state in this process.
 
-import { join } from "@std/path";
+import { join } from "@std/path/posix";
 import type { ResourceOptions, Resources } from "./resources.ts";
 import type { JobUsage } from "./usage.ts";
 import { JobStatus, type JobStatusCode } from "./status.ts";

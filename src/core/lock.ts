@@ -1,6 +1,6 @@
 // Exclusive file locks (flock) around work that only one process may do at a time.
 
-import { dirname } from "@std/path";
+import { dirname } from "@std/path/posix";
 
 /**
  * Run a function while holding an exclusive lock on a file (created if needed). The

@@ -3,7 +3,7 @@
 // never dropped; a write that keeps failing is reported, never turned into a failed run.
 
 import { delay } from "@std/async/delay";
-import { join } from "@std/path";
+import { join } from "@std/path/posix";
 import type { Job } from "./job.ts";
 import { type Logger, stderrLogger } from "./logger.ts";
 import { type JobOutcome, jobOutcome } from "./status.ts";

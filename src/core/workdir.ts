@@ -1,6 +1,6 @@
 // Claiming a workdir for one run at a time, with a lock the kernel drops when its owner dies.
 
-import { join } from "@std/path";
+import { join } from "@std/path/posix";
 import { ValidationError, WorkdirBusyError } from "./errors.ts";
 
 /** The lock file in a workdir; it holds the owner's pid. */

@@ -1,6 +1,6 @@
 // Volumes: parsing `host:container[:opts]` and `NAME=/host/path`, and sanitising the list.
 
-import { basename, dirname, isAbsolute, normalize, resolve } from "@std/path";
+import { basename, dirname, isAbsolute, normalize, resolve } from "@std/path/posix";
 
 /** Where named mounts and the `*AsCwd` mounts go inside a container. */
 export const MOUNTED_ROOT = "/mnt/disks";

@@ -1,8 +1,8 @@
 // What docker and podman share: named, labelled containers driven through their CLI, images
 // pulled once, and limits as run flags.
 
-import { join } from "@std/path";
-import { sha256HexSync } from "../core/digest.ts";
+import { join } from "@std/path/posix";
+import { sha256Hex } from "../core/digest.ts";
 import { EngineUnavailableError } from "../core/errors.ts";
 import { withFileLock } from "../core/lock.ts";
 import { runCommand } from "../core/process.ts";
@@ -122,7 +122,7 @@ export abstract class OciEngine implements Engine {
         `Image "${ref}" is not on this machine for ${this.name} and --pull is never (pull it: ${this.name} pull ${ref})`,
       );
     }
-    const lock = join(options.cacheDir, "locks", `${this.name}-${sha256HexSync(ref)}.lock`);
+    const lock = join(options.cacheDir, "locks", `${this.name}-${await sha256Hex(ref)}.lock`);
     await withFileLock(lock, async () => {
       // Another run may have pulled it while this one waited for the lock.
       if (options.pull !== "always" && await this.#imageId(ref)) return;

@@ -1,6 +1,6 @@
 // Choosing the engine from its binary: the one place that knows every engine.
 
-import { basename } from "@std/path";
+import { basename } from "@std/path/posix";
 import { EngineUnavailableError } from "../core/errors.ts";
 import { findOnPath } from "../core/which.ts";
 import { ApptainerEngine } from "./apptainer.ts";

@@ -1,8 +1,8 @@
 // Apptainer's images in xqc's cache: URIs pulled once into SIFs named by their content,
 // SIF digests remembered by size and time, and the cgroups configuration for limits.
 
-import { join } from "@std/path";
-import { fileSha256Hex, sha256HexSync } from "../core/digest.ts";
+import { join } from "@std/path/posix";
+import { fileSha256Hex, sha256Hex } from "../core/digest.ts";
 import { EngineUnavailableError } from "../core/errors.ts";
 import { withFileLock } from "../core/lock.ts";
 import type { PullOptions, ResolvedImage } from "./engine.ts";
@@ -30,7 +30,7 @@ export async function pulledSif(
   uri: string,
   options: PullOptions,
 ): Promise<ResolvedImage> {
-  const index = join(options.sifCache, "index", sha256HexSync(uri));
+  const index = join(options.sifCache, "index", await sha256Hex(uri));
   const cached = async (): Promise<ResolvedImage | null> => {
     const digest = await readText(index);
     const sif = digest ? join(options.sifCache, `${digest}.sif`) : "";
@@ -45,7 +45,7 @@ export async function pulledSif(
       `Image "${uri}" is not in the SIF cache ${options.sifCache} and --pull is never`,
     );
   }
-  const lock = join(options.cacheDir, "locks", `sif-${sha256HexSync(uri)}.lock`);
+  const lock = join(options.cacheDir, "locks", `sif-${await sha256Hex(uri)}.lock`);
   return await withFileLock(lock, async () => {
     if (options.pull !== "always") {
       const hit = await cached();
@@ -86,7 +86,7 @@ export async function sifDigest(
 ): Promise<string> {
   const stamp = `${info.size}:${info.mtime?.getTime() ?? 0}`;
   if (info.isDirectory) return `sandbox:${await Deno.realPath(path)}:${stamp}`;
-  const memo = join(cacheDir, "digests", sha256HexSync(await Deno.realPath(path)));
+  const memo = join(cacheDir, "digests", await sha256Hex(await Deno.realPath(path)));
   const known = await readText(memo);
   if (known?.startsWith(`${stamp} `)) return known.slice(stamp.length + 1);
   const digest = await fileSha256Hex(path);
@@ -113,7 +113,7 @@ export async function cgroupsConfig(cacheDir: string): Promise<string> {
     );
   }
   const changed = text.replace(/^\s*systemd cgroups\s*=.*$/m, "systemd cgroups = no");
-  const path = join(cacheDir, `apptainer-${sha256HexSync(changed).slice(0, 12)}.conf`);
+  const path = join(cacheDir, `apptainer-${(await sha256Hex(changed)).slice(0, 12)}.conf`);
   if (!(await exists(path))) {
     await Deno.mkdir(cacheDir, { recursive: true });
     // Apptainer reads a configuration only when root owns it and nobody else can write it.

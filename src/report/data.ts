@@ -1,7 +1,7 @@
 // What a run's report shows, gathered from its workdir: the Kv state, trace.tsv (one row a
 // trial) and the tail of each failed job's stderr.
 
-import { join } from "@std/path";
+import { join } from "@std/path/posix";
 import { readState, type RunRecord } from "../core/state.ts";
 
 /** One trial of a job, as the timeline draws it. */

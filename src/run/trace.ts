@@ -1,7 +1,7 @@
 // <workdir>/trace.tsv: one row per trial as it ends, with Nextflow's trace column names
 // where they mean the same, so that existing trace readers work.
 
-import { join } from "@std/path";
+import { join } from "@std/path/posix";
 import type { Job } from "../core/job.ts";
 import { jobOutcome } from "../core/status.ts";
 

@@ -1,8 +1,8 @@
 // What every scheduler holds and writes: its options, its jobs, and each job's wrapper.
 
-import { join } from "@std/path";
+import { join } from "@std/path/posix";
 import type { Measure } from "../core/cgroup_script.ts";
-import { sha256HexSync } from "../core/digest.ts";
+import { shortHash } from "../core/digest.ts";
 import { Job, type JobCommand } from "../core/job.ts";
 import { formatMemory, type Resources, trialResources } from "../core/resources.ts";
 import { checkKnownKeys } from "../core/options.ts";
@@ -302,7 +302,7 @@ export abstract class SchedulerBase {
 
   /** A short hash of the workdir, which names what the run leaves outside it (cgroups, jobs). */
   get workdirKey(): string {
-    return sha256HexSync(this.workdir).slice(0, 8);
+    return shortHash(this.workdir);
   }
 
   /**

@@ -1,6 +1,6 @@
 // The container scheduler's options: their checks, and where the workdir and cwd end up.
 
-import { join } from "@std/path";
+import { join } from "@std/path/posix";
 import { cacheDir } from "../core/cache.ts";
 import { isEnvName } from "../core/job.ts";
 import { checkBoolean, checkInteger, checkString, checkStringList } from "../core/options.ts";

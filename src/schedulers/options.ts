@@ -1,6 +1,6 @@
 // The options every scheduler takes, and their checks.
 
-import { isAbsolute, resolve } from "@std/path";
+import { isAbsolute, resolve } from "@std/path/posix";
 import { validateEnvs } from "../core/job.ts";
 import { checkInteger, checkNumber, checkString } from "../core/options.ts";
 import { parseResources, type ResourceOptions, type Resources } from "../core/resources.ts";

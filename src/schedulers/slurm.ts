@@ -2,7 +2,7 @@
 // of an array), watched with one squeue per interval for all jobs, killed with scancel, and
 // run on its node with bash or in a container that Slurm's stop also stops.
 
-import { join } from "@std/path";
+import { join } from "@std/path/posix";
 import { EngineUnavailableError } from "../core/errors.ts";
 import type { Measure } from "../core/cgroup_script.ts";
 import type { Job } from "../core/job.ts";

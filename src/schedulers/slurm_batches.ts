@@ -1,7 +1,7 @@
 // Gathering the jobs submitted at one moment, then submitting them: as arrays when there are
 // enough (or always), one sbatch a job otherwise.
 
-import { join } from "@std/path";
+import { join } from "@std/path/posix";
 import type { Job } from "../core/job.ts";
 import type { Resources } from "../core/resources.ts";
 import type { ContainerLauncher } from "./container_launcher.ts";

@@ -1,7 +1,7 @@
 // Pool mode on Slurm: each pool slot is one allocation, made by `srun`, whose task is the
 // agent (bash on the node, or a container running it); its jobs run there one after another.
 
-import { dirname, join } from "@std/path";
+import { dirname, join } from "@std/path/posix";
 import { agentScript } from "../core/agent.ts";
 import { resetMemoryPeak } from "../core/cgroups.ts";
 import type { Job } from "../core/job.ts";

@@ -1,6 +1,6 @@
 // Submitting batch scripts with sbatch: one a job, or one array for many jobs.
 
-import { join } from "@std/path";
+import { join } from "@std/path/posix";
 import type { Job } from "../core/job.ts";
 import { runCommand } from "../core/process.ts";
 

@@ -1,7 +1,7 @@
 // One trial of a job on Slurm, as the queue tells it.
 
 import { delay } from "@std/async/delay";
-import { join } from "@std/path";
+import { join } from "@std/path/posix";
 import type { Job } from "../core/job.ts";
 import { RUNNING_MARKER } from "../core/wrapper.ts";
 import type { SlurmQueue } from "./slurm_queue.ts";
