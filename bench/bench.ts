@@ -290,7 +290,7 @@ const machine = {
   docker: await version(["docker", "version", "--format", "{{.Server.Version}}"]),
   podman: await version(["podman", "version", "--format", "{{.Client.Version}}"]),
   apptainer: await version(["apptainer", "--version"]),
-  parallel: await version(["parallel", "--version"]),
+  parallel: (await version(["parallel", "--version"])).replace(/^n\/a$/, "no GNU parallel"),
   slurm: await version(["sinfo", "-V"]),
 };
 const report = {
