@@ -66,7 +66,13 @@ class Agent {
   }
 }
 
-async function job(root: string, index: number, cmd: string, prescript = ""): Promise<string> {
+async function job(
+  root: string,
+  index: number,
+  cmd: string | string[],
+  prescript = "",
+  timeout = 0,
+): Promise<string> {
   const metadir = join(root, String(index));
   await Deno.mkdir(metadir, { recursive: true });
   await Deno.writeTextFile(
@@ -79,6 +85,7 @@ async function job(root: string, index: number, cmd: string, prescript = ""): Pr
       mountedMetadir: metadir,
       cmd,
       prescript,
+      timeout,
       pooled: true,
     }),
   );
@@ -149,6 +156,31 @@ Deno.test("the pool agent kills one job's group, leaves the others, and ends wha
       if (left) await new Promise((r) => setTimeout(r, 100));
     }
     assert(!left, "the job's background process outlived it");
+  } finally {
+    await agent.close();
+  }
+});
+
+Deno.test("a stop that lands as the wrapper forks its command: rc 143, written once, every time", async () => {
+  // The signal reaches the wrapper's group while the command's child still holds the
+  // wrapper's traps: only the wrapper may end the job (the child once wrote rc 0 here).
+  const root = await Deno.makeTempDir();
+  const agent = new Agent();
+  try {
+    await agent.waitLine(/^ready /);
+    for (let i = 0; i < 40; i++) {
+      const meta = await job(root, i, ["sleep", "60"], "", i % 2 ? 30 : 0);
+      await agent.send(runRequest(`${i}.1`, meta, {}));
+      await agent.waitLine(new RegExp(`^start ${i}\\.1$`));
+      await agent.send(killRequest(`${i}.1`, "TERM"));
+      const end = await agent.waitLine(
+        new RegExp(`^end ${i}\\.1 `),
+        15000,
+        killRequest(`${i}.1`, "TERM"),
+      );
+      assertEquals(end, `end ${i}.1 143`, `job ${i}`);
+      assertEquals((await Deno.readTextFile(join(meta, "job.rc"))).trim(), "143", `job ${i}`);
+    }
   } finally {
     await agent.close();
   }

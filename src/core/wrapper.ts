@@ -103,6 +103,9 @@ xqc_stopped=
 xqc_timed_out=0
 xqc_end() {
   xqc_rc=$?
+  # A signal that lands while the wrapper forks can run its traps in the child too, before
+  # the child drops them: only the wrapper itself ends the job.
+  [ "$BASHPID" = "$xqc_self" ] || exit "$xqc_rc"
   [ -n "$xqc_stopped" ] && xqc_rc=$xqc_stopped
   # What a timed command left in its own process group ends with it.
   [ -n "$xqc_child" ] && kill -KILL -- -"$xqc_child" 2>/dev/null
@@ -126,6 +129,7 @@ ${indent(parts.pooled ? poolEnd() : "# run by its client: its group ends with it
 # A stop signal reaches a foreground command with the wrapper's group; a timed command
 # has its own group, where the wrapper sends it, and then waits for the command to end.
 xqc_stop() {
+  [ "$BASHPID" = "$xqc_self" ] || exit "$1"
   xqc_stopped=$1
   [ -n "$xqc_child" ] || exit "$1"
   kill -"$2" -- -"$xqc_child" 2>/dev/null
