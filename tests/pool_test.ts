@@ -114,6 +114,23 @@ for (const engine of ENGINE_NAMES) {
 
   testOn(
     engine,
+    `pool on ${engine}: the agent talks through FIFOs in the workdir (docker, podman), gone at the end`,
+    async () => {
+      const workdir = await tempDir();
+      const xq = pooled(engine, workdir);
+      await xq.feed(["bash", "-c", 'ls "$XQUTE_METADIR/.xqc-pool" 2>/dev/null | sort']);
+      const summary = await xq.runUntilComplete();
+      assertEquals(summary.jobs[0].rc, 0);
+      const listed = await readJobFile(workdir, 0, "job.stdout");
+      if (engine === "apptainer") assertEquals(listed, "");
+      else assertMatch(listed, /^\S+-pool-1\.in\n\S+-pool-1\.out\n$/);
+      const left = await Deno.stat(join(workdir, ".xqc-pool")).then(() => true, () => false);
+      assert(!left, "the FIFOs' folder is left");
+    },
+  );
+
+  testOn(
+    engine,
     `pool on ${engine}: a timeout gives rc 124, and a killed job leaves its container and the other jobs running`,
     async () => {
       const workdir = await tempDir();

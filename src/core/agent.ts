@@ -21,11 +21,14 @@ export const AGENT_FD = 9;
  *   trap until `read` returns), so a job whose wrapper died without a word (SIGKILL from
  *   elsewhere) is reported `end ID RC` then.
  *
+ * With a second argument, CHANNEL, it reads requests from the FIFO `CHANNEL.in` and reports
+ * on the FIFO `CHANNEL.out` instead (the run holds both open, so neither open waits).
+ *
  * It says `ready PID MEMORY-CGROUP` first (`-` when it cannot tell). At the end of its stdin
  * (the run ended, or its client died) it sends SIGTERM to its jobs, again a second later,
  * SIGKILL 5 s later, and exits when they have ended.
  *
- * @returns Bash, for `bash -c SCRIPT NAME WRAPPER-FILE-NAME`.
+ * @returns Bash, for `bash -c SCRIPT NAME WRAPPER-FILE-NAME [CHANNEL]`.
  * @example
  * ```ts
  * import { agentScript } from "./agent.ts";
@@ -37,7 +40,7 @@ export function agentScript(): string {
   const fd = AGENT_FD;
   return `# The @xq/container pool agent.
 xqc_agent_wrapper=$1
-exec ${fd}>&1
+if [ -n "$2" ]; then exec <"$2.in" ${fd}>"$2.out"; else exec ${fd}>&1; fi
 set -m
 declare -A xqc_agent_ids=() xqc_agent_pids=()
 xqc_agent_ended() {
@@ -97,6 +100,9 @@ wait "\${xqc_agent_pids[@]}" 2>/dev/null
 exit 0
 `;
 }
+
+/** The workdir's folder of the pool agents' FIFOs (`<container>.in`, `<container>.out`). */
+export const POOL_CHANNELS = ".xqc-pool";
 
 /** Where a pooled job's wrapper writes its own output (not the command's), in its metadir. */
 export const POOL_LOG = "job.pool.out";

@@ -76,6 +76,12 @@ export interface Engine {
    */
   ownsCgroup(resources: Resources): boolean;
   /**
+   * Whether the client carries a container's stdin and stdout through a daemon (docker,
+   * podman's conmon) rather than handing the container its own pipes: a pool's agent then
+   * talks through FIFOs in the mounted workdir, a hop instead of three.
+   */
+  readonly relaysStdio: boolean;
+  /**
    * The image as this engine wants it.
    *
    * @param image The image as given.

@@ -36,6 +36,8 @@ export abstract class OciEngine implements Engine {
   ownsCgroup(): boolean {
     return true;
   }
+  /** The daemon (dockerd, or podman's conmon) carries the container's stdin and stdout. */
+  readonly relaysStdio = true;
   /** The uid of the process that runs xqc (decides the user flags). */
   readonly processUid: number;
 

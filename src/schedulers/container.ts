@@ -1,5 +1,6 @@
 // The container scheduler: each job's wrapper runs in a Docker, Podman or Apptainer container.
 
+import { join } from "@std/path/posix";
 import type { Measure } from "../core/cgroup_script.ts";
 import type { Job } from "../core/job.ts";
 import type { Engine, PullOptions } from "../engines/engine.ts";
@@ -12,6 +13,7 @@ import {
 } from "./container_options.ts";
 import { resetMemoryPeak } from "../core/cgroups.ts";
 import { WORKDIR_TAG } from "../core/process.ts";
+import { POOL_CHANNELS } from "../core/agent.ts";
 import { PooledJobs, type PoolSite } from "./pooled_jobs.ts";
 import { SpawningScheduler } from "./spawning.ts";
 
@@ -276,6 +278,10 @@ export class ContainerScheduler extends SpawningScheduler {
   /** The run has ended: the pool's containers go, then what every run frees. */
   override async release(): Promise<void> {
     await this.#pool?.close();
+    // The agents' FIFOs went with their containers; a crashed run's are left here.
+    if (this.#pool) {
+      await Deno.remove(join(this.workdir, POOL_CHANNELS), { recursive: true }).catch(() => {});
+    }
     await super.release();
   }
 
@@ -333,8 +339,25 @@ export class ContainerScheduler extends SpawningScheduler {
       jobEnvs: (job) => launcher.jobEnvs(super.processEnv(job)),
       poolName: (n) => `${this.jobnamePrefix}-${this.runId}-pool-${n}`,
       poolKind: "container",
-      agentArgv: (image, resources, name) =>
-        launcher.agentArgv(image ?? this.image, resources, name, this.runId, this.wrapperName),
+      agentArgv: (image, resources, name, channel) =>
+        launcher.agentArgv(
+          image ?? this.image,
+          resources,
+          name,
+          this.runId,
+          this.wrapperName,
+          channel,
+        ),
+      // An engine that relays stdio through a daemon is a hop or three slower than FIFOs in
+      // the mounted workdir; they are the run user's own, so only a container of that user
+      // (the default) talks through them.
+      channel: (name) => {
+        if (!engine.relaysStdio || launcher.user !== null) return null;
+        return {
+          host: join(this.workdir, POOL_CHANNELS, name),
+          container: `${this.mountedWorkdir.replace(/\/+$/, "")}/${POOL_CHANNELS}/${name}`,
+        };
+      },
       agentEnv: () => ({ ...engine.clientEnv({}), [WORKDIR_TAG]: this.workdir }),
       nameOf: (name, pid) => engine.jobId(name, pid),
       remove: (container) => engine.removeContainers([container.name]),

@@ -215,6 +215,8 @@ export class ContainerLauncher {
    * @param name The container's name.
    * @param runId The run's id (a label).
    * @param wrapperName The file name of the jobs' wrappers.
+   * @param channel The agent's FIFOs' path, without `.in`/`.out`, as the container sees it
+   *   (none: it talks on its stdin and stdout).
    * @returns The argv.
    */
   agentArgv(
@@ -223,10 +225,18 @@ export class ContainerLauncher {
     name: string,
     runId: string,
     wrapperName: string,
+    channel?: string,
   ): string[] {
+    const agent = [
+      "-c",
+      agentScript(),
+      "xqc-pool-agent",
+      wrapperName,
+      ...(channel ? [channel] : []),
+    ];
     return this.engine.runArgv({
       ...this.#spec(image, resources, name),
-      entrypoint: [...this.entrypoint, "-c", agentScript(), "xqc-pool-agent", wrapperName],
+      entrypoint: [...this.entrypoint, ...agent],
       envNames: [],
       labels: { "xqc.run": runId, "xqc.workdir": this.#place.workdir, "xqc.pool": name },
       interactive: true,

@@ -1,6 +1,7 @@
 // One long-lived container of a pool: its engine client, with the agent on the other end of
 // its stdin and stdout, and the jobs it runs one after another.
 
+import { dirname } from "@std/path/posix";
 import { type AgentReport, killRequest, parseAgentReport } from "../core/agent.ts";
 import { signalSession, spawnLeader } from "../core/process.ts";
 import type { TrialEnd } from "./trial.ts";
@@ -31,8 +32,23 @@ export interface PoolJobEvents {
 export type PoolJobId = string;
 
 /**
+ * The FIFOs a pool container's agent talks through instead of its stdin and stdout, both
+ * held open (read and write) by the run: requests go into `.in`; reports come from `.out`.
+ */
+interface Channel {
+  /** Their path on this host, without `.in`/`.out`. */
+  base: string;
+  requests: Deno.FsFile;
+  reports: Deno.FsFile;
+  /** The reports' FIFO once more, to wake its reader (a file's read and write take turns). */
+  waker: Deno.FsFile;
+  /** Set when the container has ended: the reader stops at the next read. */
+  done: boolean;
+}
+
+/**
  * A running pool container: the engine client, spawned in a session of its own, talking to
- * the agent through its stdin (requests) and stdout (reports).
+ * the agent through its stdin (requests) and stdout (reports), or through FIFOs.
  */
 export class PoolContainer {
   /** The container's name (docker/podman), or its client's pid (apptainer). */
@@ -63,6 +79,8 @@ export class PoolContainer {
   #said = "";
   #hasExited = false;
   #ping: ReturnType<typeof setInterval> | undefined;
+  #channel: Channel | null = null;
+  #sending: Promise<void> = Promise.resolve();
 
   /**
    * Start a container's client.
@@ -72,6 +90,8 @@ export class PoolContainer {
    * @param nameOf What the container is called, given its client's pid.
    * @param key What jobs it may run.
    * @param kind What it is, for messages (`container`, `Slurm allocation`).
+   * @param channel Where to make the agent's FIFOs on this host (without `.in`/`.out`), when
+   *   it talks through them; the argv must name the same FIFOs as the container sees them.
    */
   constructor(
     argv: readonly string[],
@@ -79,7 +99,9 @@ export class PoolContainer {
     nameOf: (pid: number) => string,
     key: string,
     kind = "container",
+    channel?: string,
   ) {
+    if (channel) this.#channel = openChannel(channel);
     this.#child = spawnLeader(argv, { env, stdin: "piped", stdout: "piped", stderr: "piped" });
     this.pid = this.#child.pid;
     this.name = nameOf(this.pid);
@@ -148,6 +170,9 @@ export class PoolContainer {
   async close(waitMs: number): Promise<boolean> {
     this.retired = true;
     await this.#writer.close().catch(() => {});
+    // The agent reads the end of its requests once no one holds the FIFO for writing.
+    await this.#sending;
+    if (this.#channel && !this.#channel.done) tryClose(this.#channel.requests);
     let timer: ReturnType<typeof setTimeout> | undefined;
     const late = new Promise<false>((resolve) => timer = setTimeout(() => resolve(false), waitMs));
     const done = await Promise.race([this.exited.then(() => true), late]);
@@ -177,6 +202,12 @@ export class PoolContainer {
     failed: (e: Error) => void,
   ): Promise<ContainerExit> {
     const status = await this.#child.status;
+    const channel = this.#channel;
+    if (channel) {
+      // The run holds the reports' FIFO for writing too, so its reader sees no end: wake it.
+      channel.done = true;
+      await channel.waker.write(new Uint8Array([10])).catch(() => 0);
+    }
     const drained = Promise.all([reading, collecting]);
     let timer: ReturnType<typeof setTimeout> | undefined;
     const late = new Promise<"late">((resolve) => timer = setTimeout(() => resolve("late"), 500));
@@ -186,6 +217,12 @@ export class PoolContainer {
     // holds the pipes open until it is gone).
     signalSession(this.pid, "SIGKILL");
     if (first === "late") await drained;
+    if (channel) {
+      tryClose(channel.requests);
+      tryClose(channel.reports);
+      tryClose(channel.waker);
+      for (const end of [".in", ".out"]) await Deno.remove(channel.base + end).catch(() => {});
+    }
     this.#hasExited = true;
     this.retired = true;
     clearInterval(this.#ping);
@@ -234,14 +271,34 @@ export class PoolContainer {
 
   async #send(line: string): Promise<void> {
     if (this.#hasExited) throw new Error(`the pool ${this.kind} ${this.name} has ended`);
-    await this.#writer.write(this.#encoder.encode(line + "\n"));
+    const bytes = this.#encoder.encode(line + "\n");
+    const channel = this.#channel;
+    if (!channel) return await this.#writer.write(bytes);
+    // One request after another, each written whole: the agent reads lines.
+    const sent = this.#sending.then(async () => {
+      for (let at = 0; at < bytes.length;) at += await channel.requests.write(bytes.subarray(at));
+    });
+    this.#sending = sent.catch(() => {});
+    await sent;
+  }
+
+  async *#chunks(): AsyncGenerator<Uint8Array> {
+    const channel = this.#channel;
+    if (!channel) return yield* this.#child.stdout;
+    const buffer = new Uint8Array(16 * 1024);
+    while (!channel.done) {
+      const n = await channel.reports.read(buffer);
+      if (n === null) return;
+      yield buffer.slice(0, n);
+    }
   }
 
   async #read(on: (report: AgentReport) => void): Promise<void> {
     const decoder = new TextDecoder();
     let pending = "";
+    if (this.#channel) drain(this.#child.stdout);
     try {
-      for await (const chunk of this.#child.stdout) {
+      for await (const chunk of this.#chunks()) {
         pending += decoder.decode(chunk, { stream: true });
         let at: number;
         while ((at = pending.indexOf("\n")) >= 0) {
@@ -259,6 +316,48 @@ export class PoolContainer {
     const how = exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code}`;
     const said = exit.said.split("\n").filter(Boolean).pop()?.trim();
     return said ? `${how}: ${said}` : how;
+  }
+}
+
+/** Make the agent's FIFOs and hold both open for reading and writing (which never waits). */
+function openChannel(base: string): Channel {
+  Deno.mkdirSync(dirname(base), { recursive: true });
+  for (const end of [".in", ".out"]) {
+    try {
+      Deno.removeSync(base + end);
+    } catch {
+      // Not there: the usual case.
+    }
+  }
+  const made = new Deno.Command("mkfifo", { args: ["-m", "600", `${base}.in`, `${base}.out`] })
+    .outputSync();
+  if (!made.success) {
+    throw new Error(`mkfifo ${base}.in: ${new TextDecoder().decode(made.stderr).trim()}`);
+  }
+  const open = (path: string) => Deno.openSync(path, { read: true, write: true });
+  return {
+    base,
+    requests: open(`${base}.in`),
+    reports: open(`${base}.out`),
+    waker: Deno.openSync(`${base}.out`, { write: true }),
+    done: false,
+  };
+}
+
+/** Read a stream to its end, keeping nothing (what a client prints that no one needs). */
+function drain(stream: ReadableStream<Uint8Array>): void {
+  (async () => {
+    for await (const _ of stream) {
+      // Nothing to keep.
+    }
+  })().catch(() => {});
+}
+
+function tryClose(file: Deno.FsFile): void {
+  try {
+    file.close();
+  } catch {
+    // Closed already.
   }
 }
 

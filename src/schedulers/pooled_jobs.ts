@@ -26,8 +26,16 @@ export interface PoolSite {
   poolName(n: number | "N"): string;
   /** What a pool's container is, for messages: `container`, `Slurm allocation`. */
   readonly poolKind: string;
-  /** The argv that starts a pool container running the agent. */
-  agentArgv(image: string | null, resources: Resources, name: string): string[];
+  /**
+   * The argv that starts a pool container running the agent, which talks through the FIFOs
+   * at `channel` (as the container sees them) when given, else on its stdin and stdout.
+   */
+  agentArgv(image: string | null, resources: Resources, name: string, channel?: string): string[];
+  /**
+   * Where a pool container's agent talks through FIFOs (their path on this host and in the
+   * container, without `.in`/`.out`), or `null` for its stdin and stdout.
+   */
+  channel(name: string): { host: string; container: string } | null;
   /** The environment of a pool container's client. */
   agentEnv(): Record<string, string>;
   /** What a container is called, given its name and its client's pid. */
@@ -93,12 +101,14 @@ export class PooledJobs {
     const key = JSON.stringify([image, resources]);
     const container = await this.#pool.acquire(key, () => {
       const name = site.poolName(++this.#count);
+      const channel = site.channel(name);
       return new PoolContainer(
-        site.agentArgv(image, resources, name),
+        site.agentArgv(image, resources, name, channel?.container),
         site.agentEnv(),
         (pid) => site.nameOf(name, pid),
         key,
         site.poolKind,
+        channel?.host,
       );
     });
     let done = false;
@@ -157,7 +167,13 @@ export class PooledJobs {
    */
   describe(job: Job): string {
     const site = this.#site;
-    const argv = site.agentArgv(site.imageOf(job), site.trialResources(job), site.poolName("N"));
+    const name = site.poolName("N");
+    const argv = site.agentArgv(
+      site.imageOf(job),
+      site.trialResources(job),
+      name,
+      site.channel(name)?.container,
+    );
     const agent = agentScript();
     return `# run by the agent of a pool ${site.poolKind}, started once with:\n# ${
       shellJoin(argv.map((word) => word === agent ? "<the pool agent>" : word))

@@ -98,6 +98,9 @@ export function slurmPoolSite(host: SlurmPoolHost, hooks: SlurmPoolHooks): PoolS
         ),
       ];
     },
+    // A FIFO is a pipe of one machine: an allocation's agent may run on another node, so it
+    // talks through srun's stdin and stdout.
+    channel: () => null,
     agentEnv: () => ({
       ...(launcher ? launcher.engine.clientEnv({}) : {}),
       [WORKDIR_TAG]: host.workdir,
