@@ -135,11 +135,10 @@ export async function waitFor(
   ms = 20000,
 ): Promise<void> {
   const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await check()) return;
+  while (!(await check())) {
+    if (Date.now() >= end) throw new Error(`Timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`Timed out waiting for ${what}`);
 }
 
 /** How many jobs of a workdir's run are RUNNING, from its Kv state (read from outside). */
