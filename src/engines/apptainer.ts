@@ -23,8 +23,8 @@ export class ApptainerEngine implements Engine {
   ownsCgroup(resources: Resources): boolean {
     return resources.cpus !== undefined || resources.memory !== undefined;
   }
-  /** The container's processes are the client's children: its pipes are theirs. */
-  readonly relaysStdio = false;
+  /** The container's processes are the client's children: its pipes and cgroup are theirs. */
+  readonly daemonContainers = false;
   /**
    * A configuration file given to every call (`apptainer -c FILE`), when limits need one
    * that does not ask systemd for cgroups.

@@ -76,11 +76,12 @@ export interface Engine {
    */
   ownsCgroup(resources: Resources): boolean;
   /**
-   * Whether the client carries a container's stdin and stdout through a daemon (docker,
-   * podman's conmon) rather than handing the container its own pipes: a pool's agent then
-   * talks through FIFOs in the mounted workdir, a hop instead of three.
+   * Whether its containers run under a daemon (docker's, podman's conmon), not as the
+   * client's children: they are outside the client's process group and Slurm job (so their
+   * engine applies their limits), and their stdin and stdout pass through the daemon (so a
+   * pool's agent talks through FIFOs in the mounted workdir, a hop instead of three).
    */
-  readonly relaysStdio: boolean;
+  readonly daemonContainers: boolean;
   /**
    * The image as this engine wants it.
    *

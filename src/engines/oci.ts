@@ -36,8 +36,8 @@ export abstract class OciEngine implements Engine {
   ownsCgroup(): boolean {
     return true;
   }
-  /** The daemon (dockerd, or podman's conmon) carries the container's stdin and stdout. */
-  readonly relaysStdio = true;
+  /** Containers run under dockerd, or podman's conmon. */
+  readonly daemonContainers = true;
   /** The uid of the process that runs xqc (decides the user flags). */
   readonly processUid: number;
 

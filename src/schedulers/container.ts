@@ -352,7 +352,7 @@ export class ContainerScheduler extends SpawningScheduler {
       // the mounted workdir; they are the run user's own, so only a container of that user
       // (the default) talks through them.
       channel: (name) => {
-        if (!engine.relaysStdio || launcher.user !== null) return null;
+        if (!engine.daemonContainers || launcher.user !== null) return null;
         return {
           host: join(this.workdir, POOL_CHANNELS, name),
           container: `${this.mountedWorkdir.replace(/\/+$/, "")}/${POOL_CHANNELS}/${name}`,

@@ -287,7 +287,7 @@ export class SlurmScheduler extends Scheduler {
     if (!this.#launcher) return ["bash"];
     // A container that is not a process of its Slurm job (docker, podman) escapes Slurm's
     // limits: its engine applies them. Apptainer's belong to the job.
-    const contained = this.#launcher.engine.stopArgv("", true) === null;
+    const contained = !this.#launcher.engine.daemonContainers;
     return this.#launcher.argv(
       job,
       this.containerName(job),

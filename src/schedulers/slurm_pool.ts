@@ -86,7 +86,7 @@ export function slurmPoolSite(host: SlurmPoolHost, hooks: SlurmPoolHooks): PoolS
       }
       // A container that is not a process of its allocation (docker, podman) takes the
       // limits from its engine; apptainer's are the allocation's.
-      const contained = launcher.engine.stopArgv("", true) === null;
+      const contained = !launcher.engine.daemonContainers;
       return [
         ...head,
         ...launcher.agentArgv(
