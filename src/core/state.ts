@@ -79,6 +79,12 @@ export const COMMIT_BYTES = 400 * 1024;
 export const COMMIT_RECORDS = 500;
 /** How many times a failed write is tried again before it is reported (it stays pending). */
 const RETRIES = 8;
+/**
+ * How long changes gather before they are committed: a commit (and its fsync) costs about a
+ * millisecond of CPU, so a run of many short jobs makes a few dozen commits a second, not one
+ * for each change.
+ */
+export const COMMIT_WINDOW_MS = 50;
 
 /**
  * A job's record, as the run keeps it.
@@ -146,7 +152,10 @@ export function commitBatches<T>(records: readonly T[]): T[][] {
 
 type Entry = { key: Deno.KvKey; value: RunRecord | JobRecord };
 
-/** The Deno.Kv store of one workdir. Writes are batched, one commit per turn when they fit. */
+/**
+ * The Deno.Kv store of one workdir. Writes are batched: what changes within
+ * {@linkcode COMMIT_WINDOW_MS} goes into one commit when it fits.
+ */
 export class StateStore {
   /** The path of the Kv file. */
   readonly path: string;
@@ -155,7 +164,7 @@ export class StateStore {
   #pendingJobs = new Map<number, JobRecord>();
   #pendingRun: RunRecord | null = null;
   #writing: Promise<boolean> | null = null;
-  #scheduled = false;
+  #timer: ReturnType<typeof setTimeout> | undefined;
   #lastError: unknown = null;
 
   /**
@@ -210,6 +219,8 @@ export class StateStore {
    *   pending, for the next flush).
    */
   async flush(): Promise<boolean> {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
     let failures = 0;
     while (this.#writing || this.#pendingRun || this.#pendingJobs.size) {
       if (this.#writing) {
@@ -263,10 +274,9 @@ export class StateStore {
   }
 
   #schedule(): void {
-    if (this.#scheduled) return;
-    this.#scheduled = true;
-    setTimeout(() => {
-      this.#scheduled = false;
+    if (this.#timer !== undefined) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
       this.flush().then((ok) => {
         if (!ok) {
           this.#logger.warn(
@@ -274,7 +284,7 @@ export class StateStore {
           );
         }
       });
-    }, 0);
+    }, COMMIT_WINDOW_MS);
   }
 
   /** One pass over what is pending; what fails goes back to pending unless replaced since. */

@@ -6,6 +6,7 @@ import type { Logger } from "./logger.ts";
 import {
   CMD_KEPT,
   COMMIT_BYTES,
+  COMMIT_WINDOW_MS,
   commitBatches,
   type JobRecord,
   jobRecordOf,
@@ -93,4 +94,28 @@ Deno.test("StateStore.close() reports writes that keep failing instead of throwi
   store.putJob(record(0, "true"));
   await store.close();
   assert(warnings.some((w) => w.includes("disk full") && w.includes("1 job(s)")), warnings.join());
+});
+
+Deno.test("StateStore gathers the changes of a commit window into one commit, unasked", async () => {
+  const dir = await tempDir();
+  const store = await StateStore.open(dir);
+  const reader = await Deno.openKv(join(dir, "state.kv"));
+  try {
+    store.putJob(record(0, "echo 0"));
+    await new Promise((resolve) => setTimeout(resolve, COMMIT_WINDOW_MS / 5));
+    store.putJob(record(1, "echo 1"));
+    // Nothing flushes: the window's timer commits both, once.
+    let entries: Deno.KvEntryMaybe<JobRecord>[] = [];
+    const deadline = Date.now() + 5000;
+    while (Date.now() < deadline) {
+      entries = await reader.getMany<JobRecord[]>([["job", 0], ["job", 1]]);
+      if (entries.every((e) => e.versionstamp !== null)) break;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assertEquals(entries.map((e) => e.value?.index), [0, 1]);
+    assertEquals(entries[0].versionstamp, entries[1].versionstamp, "one commit for both");
+  } finally {
+    reader.close();
+    await store.close();
+  }
 });
