@@ -131,6 +131,47 @@ for (const engine of ENGINE_NAMES) {
 
   testOn(
     engine,
+    `pool on ${engine}: once no job waits, a container that falls idle closes while the last job runs`,
+    async () => {
+      const workdir = await tempDir();
+      const xq = pooled(engine, workdir);
+      await xq.feed(["true"]);
+      await xq.feed(["bash", "-c", 'while [ ! -e "$XQUTE_METADIR/go" ]; do sleep 0.1; done']);
+      const run = xq.runUntilComplete();
+      try {
+        await waitFor("job 0's end", () => xq.jobs[0].status === JobStatus.FINISHED);
+        const first = await containerOf(workdir, 0);
+        const second = await containerOf(workdir, 1);
+        assert(first !== second, "the two jobs shared a container");
+        // Only the last job's container is left, and the job still runs in it.
+        if (engine === "apptainer") {
+          // There, a pool container is known by its client's pid.
+          await waitFor("job 0's container to go", () => {
+            try {
+              Deno.statSync(`/proc/${first}`);
+              return false;
+            } catch {
+              return true;
+            }
+          });
+        } else {
+          await waitFor(
+            "job 0's container to go",
+            async () => !(await containersOf(engine, workdir)).includes(first),
+          );
+          assertEquals(await containersOf(engine, workdir), [second]);
+        }
+        assertEquals(xq.jobs[1].status, JobStatus.RUNNING);
+      } finally {
+        await Deno.writeTextFile(join(workdir, "go"), "");
+      }
+      const summary = await run;
+      assertEquals(summary.jobs.map((j) => j.rc), [0, 0]);
+    },
+  );
+
+  testOn(
+    engine,
     `pool on ${engine}: a timeout gives rc 124, and a killed job leaves its container and the other jobs running`,
     async () => {
       const workdir = await tempDir();

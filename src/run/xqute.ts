@@ -314,22 +314,36 @@ export class Xqute implements PluginRun {
     }
   }
 
-  /** Start queued jobs while fewer than the scheduler allows are in flight. */
+  /**
+   * Start queued jobs while fewer than the scheduler allows are in flight; once the last
+   * one is submitted, tell the scheduler that no more wait.
+   */
   async #dispatch(): Promise<void> {
     const active = new Set<Promise<void>>();
+    const submitting = new Set<Promise<void>>();
     for (let job = await this.#take(); job; job = await this.#take()) {
       const limit = this.scheduler.maxInFlight(this.#queue.length + 1 + active.size);
       while (active.size >= limit) await Promise.race(active);
       if (this.#stopping) break;
-      const run: Promise<void> = this.#runJob(job).finally(() => active.delete(run));
+      let submitted = () => {};
+      const submission: Promise<void> = new Promise<void>((resolve) => submitted = resolve)
+        .then(() => void submitting.delete(submission));
+      submitting.add(submission);
+      const run: Promise<void> = this.#runJob(job, submitted).finally(() => {
+        submitted();
+        active.delete(run);
+      });
       active.add(run);
     }
+    await Promise.all(submitting);
+    if (!this.#stopping) this.scheduler.drained();
     await Promise.all(active);
   }
 
-  async #runJob(job: Job): Promise<void> {
+  async #runJob(job: Job, submitted: () => void): Promise<void> {
     const scheduler = this.scheduler;
     await scheduler.submitJobAndUpdateStatus(job);
+    submitted();
     // A kill that came while this job was being submitted did not see it: kill it now.
     if (this.#killReason) await scheduler.killJobAndUpdateStatus(job, this.#killReason);
     for (;;) {

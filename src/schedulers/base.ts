@@ -117,6 +117,12 @@ export abstract class SchedulerBase {
   async release(): Promise<void> {}
 
   /**
+   * Called once when no job waits to be submitted and none will be fed: what waits for
+   * jobs (a pool's idle containers) may go while the last ones run. Retries may still come.
+   */
+  drained(): void {}
+
+  /**
    * Make ready what a job needs before it is queued: its own image, its limits. Jobs of
    * this scheduler run on the host, which takes neither.
    *

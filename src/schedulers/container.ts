@@ -275,6 +275,11 @@ export class ContainerScheduler extends SpawningScheduler {
     return await (this.#pool?.submit(job) ?? super.submitJob(job));
   }
 
+  /** No job waits to start: the pool's containers close as they fall idle. */
+  override drained(): void {
+    this.#pool?.drain();
+  }
+
   /** The run has ended: the pool's containers go, then what every run frees. */
   override async release(): Promise<void> {
     await this.#pool?.close();

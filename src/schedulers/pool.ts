@@ -26,6 +26,7 @@ export class ContainerPool {
   #hooks: PoolHooks;
   #containers = new Set<PoolContainer>();
   #closing = new Set<Promise<void>>();
+  #draining = false;
 
   /**
    * An empty pool.
@@ -80,7 +81,8 @@ export class ContainerPool {
 
   /**
    * A job is done with its container: it takes the next job, unless it has run its share
-   * (`recycle`), has ended, or the job was given up (it may still be dying in there).
+   * (`recycle`), has ended, the job was given up (it may still be dying in there), or no
+   * job waits any more.
    *
    * @param container The container.
    * @param reuse Whether the container may take another job.
@@ -88,8 +90,22 @@ export class ContainerPool {
   release(container: PoolContainer, reuse: boolean): void {
     container.busy = false;
     const recycle = this.#hooks.recycle;
-    if (!reuse || container.hasExited || (recycle > 0 && container.jobsStarted >= recycle)) {
+    if (
+      !reuse || this.#draining || container.hasExited ||
+      (recycle > 0 && container.jobsStarted >= recycle)
+    ) {
       this.#retire(container);
+    }
+  }
+
+  /**
+   * No job waits for a container any more: the idle ones close now, while the last jobs
+   * run, and the others as their jobs end (a retry after that gets a fresh container).
+   */
+  drain(): void {
+    this.#draining = true;
+    for (const container of this.#containers) {
+      if (!container.busy) this.#retire(container);
     }
   }
 

@@ -217,6 +217,11 @@ export class PooledJobs {
     return true;
   }
 
+  /** No job waits to start any more: the containers close as they fall idle. */
+  drain(): void {
+    this.#pool.drain();
+  }
+
   /** Close the pool: its containers end, and are removed if they do not. */
   async close(): Promise<void> {
     await this.#pool.close();

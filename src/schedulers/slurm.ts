@@ -143,6 +143,11 @@ export class SlurmScheduler extends Scheduler {
     return this.#pool?.measureFor(job) ?? super.measureFor(job);
   }
 
+  /** No job waits to start: the pool's allocations end as they fall idle. */
+  override drained(): void {
+    this.#pool?.drain();
+  }
+
   /** The run has ended: the pool's allocations end. */
   override async release(): Promise<void> {
     await this.#pool?.close();
