@@ -359,9 +359,11 @@ as \`xqc run --pool\` (one long-lived container a fork, each job a process in it
 same \`true\` commands run by \`xargs -P ${
         pools[0].forks
       }\` inside ONE container (what the jobs' own
-processes cost, with one container start); alternated, medians. The overhead per pooled job
-is (pool − one container) / jobs: Deno's start, ${pools[0].forks} container starts, and for each job
-its files, its state records and its wrapper.
+processes cost, with one container start); then the last two again with twice the jobs;
+alternated, medians. The overhead per pooled job, all in, is (pool − one container) / jobs: Deno's
+start, ${pools[0].forks} container starts and their ends, and for each job its files, its state
+records and its wrapper. The overhead of one more job in a running pool leaves out what a run pays
+once: ((pool of 2N − pool of N) − (one container of 2N − one container of N)) / N.
 
 ${poolTable(pools)}
 
@@ -392,7 +394,7 @@ Raw times (ms): ${
     pools.map((p) =>
       `; ${p.engine} pool: bare ${p.bareMs.join("/")}, pool ${p.poolMs.join("/")}, one container ${
         p.floorMs.join("/")
-      }`
+      }, pool of 2N ${p.pool2Ms.join("/")}, one container of 2N ${p.floor2Ms.join("/")}`
     ).join("")
   }${
     slurm

@@ -1,7 +1,8 @@
 // The pool rows of the benchmark: N trivial jobs at F forks as the bare loop
 // `xargs -P F <engine run> IMAGE true` (a container a job, the floor of every tool that
 // starts one per job), as `xqc run --pool`, and as the same N `true` in ONE container
-// (`xargs -P F` inside it: what the jobs' own processes cost); alternated, medians.
+// (`xargs -P F` inside it: what the jobs' own processes cost); then the last two with 2N jobs,
+// whose difference is what one more job costs in a running pool; alternated, medians.
 
 import { join } from "@std/path";
 import { type ImageEngine, imageFor } from "../tests/image.ts";
@@ -21,10 +22,19 @@ export interface PoolResult {
   poolMs: number[];
   /** The jobs' commands in one container, ms. */
   floorMs: number[];
+  /** `xqc run --pool` of twice the jobs, ms. */
+  pool2Ms: number[];
+  /** Twice the jobs' commands in one container, ms. */
+  floor2Ms: number[];
   /** Pool / bare loop (target ≤ 0.25). */
   ratio: number;
-  /** (pool − one container) / jobs: what xqc adds to each job in a pool (target ≤ 10 ms). */
+  /** (pool − one container) / jobs: all xqc adds, its start and the containers' included. */
   overheadPerJobMs: number;
+  /**
+   * What xqc adds to one more job in a running pool (target ≤ 10 ms): ((pool of 2N − pool of N)
+   * − (one container of 2N − one container of N)) / N, from the medians.
+   */
+  marginalPerJobMs: number;
 }
 
 /** What the pool rows need from the harness. */
@@ -61,51 +71,60 @@ export async function benchPool(bench: PoolBench): Promise<PoolResult[]> {
   const { jobs, forks, dir } = bench;
   const seq = Array.from({ length: jobs }, (_, i) => `${i}\n`).join("");
   await Deno.writeTextFile(join(dir, "pool-jobs"), "true\n".repeat(jobs));
+  await Deno.writeTextFile(join(dir, "pool-jobs-2"), "true\n".repeat(2 * jobs));
   const results: PoolResult[] = [];
   for (const engine of bench.engines) {
     const bare: number[] = [];
     const pool: number[] = [];
     const floor: number[] = [];
+    const pool2: number[] = [];
+    const floor2: number[] = [];
+    const runPool = async (file: string, workdir: string) => {
+      const ms = (await timed([
+        ...bench.xqc,
+        "run",
+        "--pool",
+        "-b",
+        engine,
+        "-i",
+        imageFor(engine),
+        "-n",
+        String(forks),
+        "-w",
+        workdir,
+        "-j",
+        file,
+        "--quiet",
+      ], dir)).ms;
+      await Deno.remove(workdir, { recursive: true }).catch(() => {});
+      return ms;
+    };
+    const inOne = async (count: number) =>
+      (await timed([
+        ...runArgv(engine),
+        "sh",
+        "-c",
+        `seq ${count} | xargs -P ${forks} -I{} true`,
+      ], dir)).ms;
     for (let pair = 0; pair < bench.pairs; pair++) {
       bare.push(
         (await timed(["xargs", "-P", String(forks), "-I{}", ...runArgv(engine), "true"], dir, seq))
           .ms,
       );
-      const workdir = join(dir, `pool-${engine}-${pair}`);
-      pool.push(
-        (await timed([
-          ...bench.xqc,
-          "run",
-          "--pool",
-          "-b",
-          engine,
-          "-i",
-          imageFor(engine),
-          "-n",
-          String(forks),
-          "-w",
-          workdir,
-          "-j",
-          "pool-jobs",
-          "--quiet",
-        ], dir)).ms,
-      );
-      floor.push(
-        (await timed([
-          ...runArgv(engine),
-          "sh",
-          "-c",
-          `seq ${jobs} | xargs -P ${forks} -I{} true`,
-        ], dir)).ms,
-      );
+      pool.push(await runPool("pool-jobs", join(dir, `pool-${engine}-${pair}`)));
+      floor.push(await inOne(jobs));
+      pool2.push(await runPool("pool-jobs-2", join(dir, `pool2-${engine}-${pair}`)));
+      floor2.push(await inOne(2 * jobs));
       bench.log(
         `${engine} pool pair ${pair + 1}: bare ${bare.at(-1)!.toFixed(0)} ms, pool ${
           pool.at(-1)!.toFixed(0)
-        } ms, one container ${floor.at(-1)!.toFixed(0)} ms`,
+        } ms, one container ${floor.at(-1)!.toFixed(0)} ms; twice the jobs: pool ${
+          pool2.at(-1)!.toFixed(0)
+        } ms, one container ${floor2.at(-1)!.toFixed(0)} ms`,
       );
-      await Deno.remove(workdir, { recursive: true }).catch(() => {});
     }
     const poolMedian = median(pool);
+    const marginal = (median(pool2) - poolMedian - (median(floor2) - median(floor))) / jobs;
     results.push({
       engine,
       jobs,
@@ -113,8 +132,11 @@ export async function benchPool(bench: PoolBench): Promise<PoolResult[]> {
       bareMs: bare.map(Math.round),
       poolMs: pool.map(Math.round),
       floorMs: floor.map(Math.round),
+      pool2Ms: pool2.map(Math.round),
+      floor2Ms: floor2.map(Math.round),
       ratio: Number((poolMedian / median(bare)).toFixed(3)),
       overheadPerJobMs: Number(((poolMedian - median(floor)) / jobs).toFixed(2)),
+      marginalPerJobMs: Number(marginal.toFixed(2)),
     });
   }
   return results;
@@ -128,12 +150,14 @@ export async function benchPool(bench: PoolBench): Promise<PoolResult[]> {
  */
 export function poolTable(rows: readonly PoolResult[]): string {
   return [
-    "| engine | jobs × forks | bare loop, a container a job | `xqc run --pool` | ratio (target ≤ 0.25) | the jobs in one container | overhead per pooled job (target ≤ 10 ms) |",
-    "| --- | --- | --- | --- | --- | --- | --- |",
+    "| engine | jobs × forks | bare loop, a container a job | `xqc run --pool` | ratio (target ≤ 0.25) | the jobs in one container | overhead per pooled job, all in | `--pool`, twice the jobs | one container, twice the jobs | overhead of one more job in a running pool (target ≤ 10 ms) |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ...rows.map((r) =>
       `| ${r.engine} | ${r.jobs} × ${r.forks} | ${median(r.bareMs)} ms | ${median(r.poolMs)} ms | ${
         r.ratio.toFixed(2)
-      } | ${median(r.floorMs)} ms | ${r.overheadPerJobMs} ms |`
+      } | ${median(r.floorMs)} ms | ${r.overheadPerJobMs} ms | ${median(r.pool2Ms)} ms | ${
+        median(r.floor2Ms)
+      } ms | ${r.marginalPerJobMs} ms |`
     ),
   ].join("\n");
 }
