@@ -323,14 +323,18 @@ export abstract class SchedulerBase {
     // metadir shared with another user (sticky, see ContainerScheduler), a file someone else
     // put under the wrapper's name can be neither removed nor written through, and fails
     // the submission instead of running.
+    // (A fresh metadir has none: the usual case pays no failed remove.)
     const path = join(job.metadir, this.wrapperName);
     try {
+      const text = this.wrapJobScript(job);
+      const write = () => Deno.writeTextFileSync(path, text, { mode: 0o644, createNew: true });
       try {
-        Deno.removeSync(path);
+        write();
       } catch (e) {
-        if (!(e instanceof Deno.errors.NotFound)) throw e;
+        if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+        Deno.removeSync(path);
+        write();
       }
-      Deno.writeTextFileSync(path, this.wrapJobScript(job), { mode: 0o644, createNew: true });
     } catch (e) {
       return Promise.reject(e);
     }

@@ -396,7 +396,9 @@ export abstract class Scheduler extends SchedulerBase {
     // A finished job needs nothing of its trial: let it go (10,000 jobs add up).
     this.#trials.delete(job);
     job.endedAt = Date.now();
-    job.ranOutOfMemory = existsQuietly(job.oomFile);
+    // Only a wrapper given a memory limit writes job.oom.
+    job.ranOutOfMemory = job.trialLimits.at(-1)?.memory !== undefined &&
+      existsQuietly(job.oomFile);
     job.usage = readUsage(job.usageFile, end.sampledPeak);
     const killed = job.killed ? job.killReason ?? "the job was killed" : null;
     const outcome = trialOutcome(await job.readRc(), end, killed);
