@@ -139,7 +139,10 @@ for (const engine of ENGINE_NAMES) {
       await xq.feed(["bash", "-c", 'while [ ! -e "$XQUTE_METADIR/go" ]; do sleep 0.1; done']);
       const run = xq.runUntilComplete();
       try {
-        await waitFor("job 0's end", () => xq.jobs[0].status === JobStatus.FINISHED);
+        await waitFor(
+          "job 0's end while job 1 runs",
+          () => xq.jobs[0].status === JobStatus.FINISHED && xq.jobs[1].status === JobStatus.RUNNING,
+        );
         const first = await containerOf(workdir, 0);
         const second = await containerOf(workdir, 1);
         assert(first !== second, "the two jobs shared a container");
