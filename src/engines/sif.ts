@@ -30,7 +30,8 @@ export async function pulledSif(
   uri: string,
   options: PullOptions,
 ): Promise<ResolvedImage> {
-  const index = join(options.sifCache, "index", await sha256Hex(uri));
+  const key = await sha256Hex(uri);
+  const index = join(options.sifCache, "index", key);
   const cached = async (): Promise<ResolvedImage | null> => {
     const digest = await readText(index);
     const sif = digest ? join(options.sifCache, `${digest}.sif`) : "";
@@ -45,7 +46,7 @@ export async function pulledSif(
       `Image "${uri}" is not in the SIF cache ${options.sifCache} and --pull is never`,
     );
   }
-  const lock = join(options.cacheDir, "locks", `sif-${await sha256Hex(uri)}.lock`);
+  const lock = join(options.cacheDir, "locks", `sif-${key}.lock`);
   return await withFileLock(lock, async () => {
     if (options.pull !== "always") {
       const hit = await cached();
