@@ -325,14 +325,11 @@ export class Xqute implements PluginRun {
       const limit = this.scheduler.maxInFlight(this.#queue.length + 1 + active.size);
       while (active.size >= limit) await Promise.race(active);
       if (this.#stopping) break;
-      let submitted = () => {};
-      const submission: Promise<void> = new Promise<void>((resolve) => submitted = resolve)
-        .then(() => void submitting.delete(submission));
+      const submission = this.scheduler.submitJobAndUpdateStatus(job);
       submitting.add(submission);
-      const run: Promise<void> = this.#runJob(job, submitted).finally(() => {
-        submitted();
-        active.delete(run);
-      });
+      submission.finally(() => submitting.delete(submission)).catch(() => {});
+      const run: Promise<void> = submission.then(() => this.#runJob(job))
+        .finally(() => active.delete(run));
       active.add(run);
     }
     await Promise.all(submitting);
@@ -340,10 +337,9 @@ export class Xqute implements PluginRun {
     await Promise.all(active);
   }
 
-  async #runJob(job: Job, submitted: () => void): Promise<void> {
+  /** A submitted job: to its end, through its retries. */
+  async #runJob(job: Job): Promise<void> {
     const scheduler = this.scheduler;
-    await scheduler.submitJobAndUpdateStatus(job);
-    submitted();
     // A kill that came while this job was being submitted did not see it: kill it now.
     if (this.#killReason) await scheduler.killJobAndUpdateStatus(job, this.#killReason);
     for (;;) {
