@@ -102,7 +102,13 @@ export class PoolContainer {
     channel?: string,
   ) {
     if (channel) this.#channel = openChannel(channel);
-    this.#child = spawnLeader(argv, { env, stdin: "piped", stdout: "piped", stderr: "piped" });
+    // With FIFOs, the client's stdout carries nothing anyone reads.
+    this.#child = spawnLeader(argv, {
+      env,
+      stdin: "piped",
+      stdout: this.#channel ? "null" : "piped",
+      stderr: "piped",
+    });
     this.pid = this.#child.pid;
     this.name = nameOf(this.pid);
     this.key = key;
@@ -296,7 +302,6 @@ export class PoolContainer {
   async #read(on: (report: AgentReport) => void): Promise<void> {
     const decoder = new TextDecoder();
     let pending = "";
-    if (this.#channel) drain(this.#child.stdout);
     try {
       for await (const chunk of this.#chunks()) {
         pending += decoder.decode(chunk, { stream: true });
@@ -342,15 +347,6 @@ function openChannel(base: string): Channel {
     waker: Deno.openSync(`${base}.out`, { write: true }),
     done: false,
   };
-}
-
-/** Read a stream to its end, keeping nothing (what a client prints that no one needs). */
-function drain(stream: ReadableStream<Uint8Array>): void {
-  (async () => {
-    for await (const _ of stream) {
-      // Nothing to keep.
-    }
-  })().catch(() => {});
 }
 
 function tryClose(file: Deno.FsFile): void {
