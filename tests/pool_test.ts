@@ -4,7 +4,7 @@ import { assert, assertEquals, assertMatch, assertStringIncludes } from "./asser
 import { join } from "@std/path";
 import { type Job, JobStatus, readState, type RunSummary, Xqute } from "../mod.ts";
 import { findTaggedGroups } from "../src/core/process.ts";
-import { finish, startRunning, xqc } from "./cli_helpers.ts";
+import { alive, finish, startRunning, xqc } from "./cli_helpers.ts";
 import {
   checkEngines,
   type ContainerEngine,
@@ -149,14 +149,7 @@ for (const engine of ENGINE_NAMES) {
         // Only the last job's container is left, and the job still runs in it.
         if (engine === "apptainer") {
           // There, a pool container is known by its client's pid.
-          await waitFor("job 0's container to go", () => {
-            try {
-              Deno.statSync(`/proc/${first}`);
-              return false;
-            } catch {
-              return true;
-            }
-          });
+          await waitFor("job 0's container to go", async () => !(await alive(Number(first))));
         } else {
           await waitFor(
             "job 0's container to go",
