@@ -336,6 +336,10 @@ export class ContainerScheduler extends SpawningScheduler {
   #poolSite(): PoolSite {
     const launcher = this.#launcher;
     const engine = launcher.engine;
+    // An engine that relays stdio through a daemon is a hop or three slower than FIFOs in
+    // the mounted workdir; they are the run user's own, so only a container of that user
+    // (the default) talks through them.
+    const fifos = () => engine.daemonContainers && launcher.user === null;
     return {
       forks: () => this.forks,
       cancelled: () => this.cancelled,
@@ -344,25 +348,18 @@ export class ContainerScheduler extends SpawningScheduler {
       jobEnvs: (job) => launcher.jobEnvs(super.processEnv(job)),
       poolName: (n) => `${this.jobnamePrefix}-${this.runId}-pool-${n}`,
       poolKind: "container",
-      agentArgv: (image, resources, name, channel) =>
+      agentArgv: (image, resources, name) =>
         launcher.agentArgv(
           image ?? this.image,
           resources,
           name,
           this.runId,
           this.wrapperName,
-          channel,
+          fifos()
+            ? `${this.mountedWorkdir.replace(/\/+$/, "")}/${POOL_CHANNELS}/${name}`
+            : undefined,
         ),
-      // An engine that relays stdio through a daemon is a hop or three slower than FIFOs in
-      // the mounted workdir; they are the run user's own, so only a container of that user
-      // (the default) talks through them.
-      channel: (name) => {
-        if (!engine.daemonContainers || launcher.user !== null) return null;
-        return {
-          host: join(this.workdir, POOL_CHANNELS, name),
-          container: `${this.mountedWorkdir.replace(/\/+$/, "")}/${POOL_CHANNELS}/${name}`,
-        };
-      },
+      channel: (name) => fifos() ? join(this.workdir, POOL_CHANNELS, name) : null,
       agentEnv: () => ({ ...engine.clientEnv({}), [WORKDIR_TAG]: this.workdir }),
       nameOf: (name, pid) => engine.jobId(name, pid),
       remove: (container) => engine.removeContainers([container.name]),

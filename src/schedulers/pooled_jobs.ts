@@ -28,14 +28,14 @@ export interface PoolSite {
   readonly poolKind: string;
   /**
    * The argv that starts a pool container running the agent, which talks through the FIFOs
-   * at `channel` (as the container sees them) when given, else on its stdin and stdout.
+   * that `channel` names, or on its stdin and stdout.
    */
-  agentArgv(image: string | null, resources: Resources, name: string, channel?: string): string[];
+  agentArgv(image: string | null, resources: Resources, name: string): string[];
   /**
-   * Where a pool container's agent talks through FIFOs (their path on this host and in the
-   * container, without `.in`/`.out`), or `null` for its stdin and stdout.
+   * Where a pool container's agent talks through FIFOs (their path on this host, without
+   * `.in`/`.out`), or `null` for its stdin and stdout.
    */
-  channel(name: string): { host: string; container: string } | null;
+  channel(name: string): string | null;
   /** The environment of a pool container's client. */
   agentEnv(): Record<string, string>;
   /** What a container is called, given its name and its client's pid. */
@@ -101,14 +101,13 @@ export class PooledJobs {
     const key = JSON.stringify([image, resources]);
     const container = await this.#pool.acquire(key, () => {
       const name = site.poolName(++this.#count);
-      const channel = site.channel(name);
       return new PoolContainer(
-        site.agentArgv(image, resources, name, channel?.container),
+        site.agentArgv(image, resources, name),
         site.agentEnv(),
         (pid) => site.nameOf(name, pid),
         key,
         site.poolKind,
-        channel?.host,
+        site.channel(name) ?? undefined,
       );
     });
     let done = false;
@@ -167,13 +166,7 @@ export class PooledJobs {
    */
   describe(job: Job): string {
     const site = this.#site;
-    const name = site.poolName("N");
-    const argv = site.agentArgv(
-      site.imageOf(job),
-      site.trialResources(job),
-      name,
-      site.channel(name)?.container,
-    );
+    const argv = site.agentArgv(site.imageOf(job), site.trialResources(job), site.poolName("N"));
     const agent = agentScript();
     return `# run by the agent of a pool ${site.poolKind}, started once with:\n# ${
       shellJoin(argv.map((word) => word === agent ? "<the pool agent>" : word))
