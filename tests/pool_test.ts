@@ -138,6 +138,7 @@ for (const engine of ENGINE_NAMES) {
       await xq.feed(["true"]);
       await xq.feed(["bash", "-c", 'while [ ! -e "$XQUTE_METADIR/go" ]; do sleep 0.1; done']);
       const run = xq.runUntilComplete();
+      let summary: RunSummary;
       try {
         await waitFor(
           "job 0's end while job 1 runs",
@@ -159,9 +160,10 @@ for (const engine of ENGINE_NAMES) {
         }
         assertEquals(xq.jobs[1].status, JobStatus.RUNNING);
       } finally {
+        // Pass or fail, the run ends here: nothing of it outlives the test.
         await Deno.writeTextFile(join(workdir, "go"), "");
+        summary = await run;
       }
-      const summary = await run;
       assertEquals(summary.jobs.map((j) => j.rc), [0, 0]);
     },
   );
