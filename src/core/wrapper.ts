@@ -100,9 +100,12 @@ ${measure.kind === "pooled" ? "xqc_cpu_read; xqc_cpu_base=$xqc_cpu" : "# CPU: co
 xqc_oom_struck=0
 xqc_child=
 xqc_stopped=
+# Set once the wrapper is on its way out: a stop sent again (schedulers send one until the
+# job has gone) must not exit again before job.rc is written.
+xqc_ending=
 xqc_timed_out=0
 xqc_end() {
-  xqc_rc=$?
+  xqc_rc=$? xqc_ending=1
   # A signal that lands while the wrapper forks can run its traps in the child too, before
   # the child drops them: only the wrapper itself ends the job.
   [ "$BASHPID" = "$xqc_self" ] || exit "$xqc_rc"
@@ -130,8 +133,9 @@ ${indent(parts.pooled ? poolEnd() : "# run by its client: its group ends with it
 # has its own group, where the wrapper sends it, and then waits for the command to end.
 xqc_stop() {
   [ "$BASHPID" = "$xqc_self" ] || exit "$1"
+  [ -z "$xqc_ending" ] || return 0
   xqc_stopped=$1
-  [ -n "$xqc_child" ] || exit "$1"
+  [ -n "$xqc_child" ] || { xqc_ending=1; exit "$1"; }
   kill -"$2" -- -"$xqc_child" 2>/dev/null
 }
 trap xqc_end EXIT
@@ -157,7 +161,8 @@ function foregroundRun(): string {
   // The command stays in the wrapper's process group, which whoever started the wrapper
   // kills whole when it ends (a local or apptainer job) or which ends with the container.
   return `"\${xqc_cmd[@]}" >"$xqc_meta/job.stdout" 2>"$xqc_meta/job.stderr" </dev/null ${AGENT_FD}>&-
-exit $?`;
+xqc_rc=$?; xqc_ending=1
+exit "$xqc_rc"`;
 }
 
 function timedRun(seconds: number): string {
@@ -174,6 +179,7 @@ wait "$xqc_child"; xqc_rc=$?
 while kill -0 "$xqc_child" 2>/dev/null; do wait "$xqc_child"; xqc_rc=$?; done
 kill -TERM "$xqc_watch" 2>/dev/null
 [ "$xqc_timed_out" = 1 ] && xqc_rc=124
+xqc_ending=1
 exit "$xqc_rc"`;
 }
 

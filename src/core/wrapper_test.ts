@@ -116,6 +116,36 @@ Deno.test("renderWrapper() kills with SIGKILL a command that ignores SIGTERM on 
   assertEquals(r.rc, "124");
 });
 
+Deno.test("renderWrapper() writes the rc once stopped, however many more stops follow", async () => {
+  // Schedulers send a stop again until the job has gone: one that lands while the wrapper
+  // ends the job must not end the wrapper before job.rc is written.
+  for (const timeout of [0, 30]) {
+    for (let i = 0; i < 5; i++) {
+      const dir = await Deno.makeTempDir();
+      const text = renderWrapper({
+        shebang: "/usr/bin/env bash",
+        index: 0,
+        trial: 1,
+        mountedWorkdir: dir,
+        mountedMetadir: dir,
+        cmd: ["sleep", "0.2"],
+        prescript: 'touch "$XQUTE_JOB_METADIR/traps-set"',
+        timeout,
+      });
+      await Deno.writeTextFile(join(dir, "job.wrapped.local"), text);
+      // Once the traps are set, TERM the wrapper every few microseconds until it has gone.
+      const script = `bash "$1/job.wrapped.local" >/dev/null & w=$!
+until [ -e "$1/traps-set" ]; do :; done
+while kill -TERM "$w" 2>/dev/null; do for ((j = 0; j < 100; j++)); do :; done; done
+wait "$w"`;
+      const out = await new Deno.Command("bash", { args: ["-c", script, "stopper", dir] })
+        .output();
+      const rc = await Deno.readTextFile(join(dir, "job.rc")).catch(() => "(none)");
+      assertEquals([out.code, rc.trim()], [143, "143"], `timeout ${timeout}, run ${i}`);
+    }
+  }
+});
+
 Deno.test("renderWrapper() runs prescript, plugin snippets and postscript in order", async () => {
   const r = await runWrapper(["bash", "-c", 'echo "cmd $PRE"'], {
     init: 'echo init >>"$XQUTE_JOB_METADIR/order"',
