@@ -5,6 +5,7 @@ import { readState } from "../mod.ts";
 import { engineProblem, ensureImage, run, sh } from "./image.ts";
 
 export { imageFor, sh, TEST_IMAGE, TEST_SIF } from "./image.ts";
+export { tempDir } from "./temp.ts";
 
 /** The container engines the tests know. */
 export type ContainerEngine = "docker" | "podman" | "apptainer";
@@ -96,11 +97,6 @@ export function testOn(
     return decided.get(engine);
   }).find(Boolean);
   Deno.test({ name, ignore: ignore || Boolean(why), fn });
-}
-
-/** A fresh temporary folder (removed at exit is not needed: /tmp). */
-export function tempDir(prefix = "xqc-test-"): Promise<string> {
-  return Deno.makeTempDir({ prefix });
 }
 
 /** The engines, for tests that run on each. */

@@ -1,5 +1,6 @@
 import { assert, assertEquals, assertStringIncludes } from "../../tests/assert.ts";
 import { join } from "@std/path";
+import { tempDir } from "../../tests/temp.ts";
 import { agentScript, killRequest, parseAgentReport, POOL_LOG, runRequest } from "./agent.ts";
 import { renderWrapper } from "./wrapper.ts";
 
@@ -93,7 +94,7 @@ async function job(
 }
 
 Deno.test("the pool agent runs wrappers with their own variables and reports start and end", async () => {
-  const root = await Deno.makeTempDir();
+  const root = await tempDir();
   const agent = new Agent();
   try {
     const ready = parseAgentReport(await agent.waitLine(/^ready /));
@@ -123,7 +124,7 @@ Deno.test("the pool agent runs wrappers with their own variables and reports sta
 });
 
 Deno.test("the pool agent kills one job's group, leaves the others, and ends what a job left", async () => {
-  const root = await Deno.makeTempDir();
+  const root = await tempDir();
   const agent = new Agent();
   try {
     await agent.waitLine(/^ready /);
@@ -164,7 +165,7 @@ Deno.test("the pool agent kills one job's group, leaves the others, and ends wha
 Deno.test("a stop that lands as the wrapper forks its command: rc 143, written once, every time", async () => {
   // The signal reaches the wrapper's group while the command's child still holds the
   // wrapper's traps: only the wrapper may end the job (the child once wrote rc 0 here).
-  const root = await Deno.makeTempDir();
+  const root = await tempDir();
   const agent = new Agent();
   try {
     await agent.waitLine(/^ready /);
@@ -187,7 +188,7 @@ Deno.test("a stop that lands as the wrapper forks its command: rc 143, written o
 });
 
 Deno.test("the pool agent reports a wrapper killed from elsewhere when pinged", async () => {
-  const root = await Deno.makeTempDir();
+  const root = await tempDir();
   const agent = new Agent();
   try {
     await agent.waitLine(/^ready /);
@@ -206,7 +207,7 @@ Deno.test("the pool agent reports a wrapper killed from elsewhere when pinged", 
 });
 
 Deno.test("at the end of its stdin the pool agent stops its jobs (SIGTERM) and exits", async () => {
-  const root = await Deno.makeTempDir();
+  const root = await tempDir();
   const agent = new Agent();
   await agent.waitLine(/^ready /);
   const meta = await job(root, 0, "sleep 60");
@@ -219,7 +220,7 @@ Deno.test("at the end of its stdin the pool agent stops its jobs (SIGTERM) and e
 });
 
 Deno.test("a wrapper that cannot start is reported ended without a start", async () => {
-  const root = await Deno.makeTempDir();
+  const root = await tempDir();
   const agent = new Agent();
   try {
     await agent.waitLine(/^ready /);

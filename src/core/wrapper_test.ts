@@ -1,5 +1,6 @@
 import { assert, assertEquals, assertStringIncludes } from "../../tests/assert.ts";
 import { join } from "@std/path";
+import { tempDir } from "../../tests/temp.ts";
 import type { JobCommand } from "./job.ts";
 import { renderWrapper, RUNNING_MARKER, type WrapperParts } from "./wrapper.ts";
 
@@ -18,7 +19,7 @@ async function runWrapper(
     out: string;
   }
 > {
-  const dir = await Deno.makeTempDir();
+  const dir = await tempDir();
   const meta = join(dir, "0");
   await Deno.mkdir(meta);
   const text = renderWrapper({
@@ -83,7 +84,7 @@ Deno.test("renderWrapper() explains rc 127 and 126 in job.stderr", async () => {
   const hostile = "no-such-$(touch /tmp/xqc-pwned)'q\"";
   const r3 = await runWrapper([hostile]);
   assertStringIncludes(r3.stderr, `rc 127: a command was not found (job command: ${hostile})`);
-  const dir = await Deno.makeTempDir();
+  const dir = await tempDir();
   await Deno.writeTextFile(join(dir, "noexec"), "#!/bin/sh\n");
   const r2 = await runWrapper([join(dir, "noexec")]);
   assertEquals(r2.rc, "126");
@@ -121,7 +122,7 @@ Deno.test("renderWrapper() writes the rc once stopped, however many more stops f
   // ends the job must not end the wrapper before job.rc is written.
   for (const timeout of [0, 30]) {
     for (let i = 0; i < 5; i++) {
-      const dir = await Deno.makeTempDir();
+      const dir = await tempDir();
       const text = renderWrapper({
         shebang: "/usr/bin/env bash",
         index: 0,
@@ -176,7 +177,7 @@ Deno.test({
   ignore: !hasBusybox,
 }, async () => {
   // The wrapper itself runs with this PATH: bash, and busybox for everything else.
-  const bin = await Deno.makeTempDir();
+  const bin = await tempDir();
   await Deno.symlink("/bin/bash", join(bin, "bash"));
   const list = await new Deno.Command("/bin/busybox", { args: ["--list"], stdout: "piped" })
     .output();
