@@ -1,60 +1,56 @@
-// The pool agent: a bash loop that lives in a long-lived container and starts each job's
-// wrapper there, in a process group of its own, as a request on its stdin asks. Pure bash:
-// images may have nothing else.
+// The pool agent: a bash loop that lives in a long-lived container and runs there, one after
+// another, the jobs its requests ask for, each in a process group of its own; it waits for
+// each job itself and ends it. Pure bash: images may have nothing else.
 
+import { cgroupFunctions, cpuFunctions } from "./cgroup_script.ts";
+import { explainFunction, timeoutWatchdog, waitFunction, writeRc } from "./job_end.ts";
 import { shellQuoteLine } from "./shell.ts";
+import { indent } from "./wrapper.ts";
 
-/** The file descriptor the agent and the wrappers it starts write their reports to. */
+/** The file descriptor the agent and its jobs write their reports to. */
 export const AGENT_FD = 9;
+
+/** The agent's file descriptor of the `run` requests its reader passes on. */
+const RUNS_FD = 8;
 
 /**
  * The agent's bash. It reads one request a line on stdin and reports on stdout:
  *
- * - `run ID METADIR [NAME=VALUE…]`: source `METADIR/<wrapper>` (the wrapper's file name is
- *   the agent's first argument) in a forked subshell that leads a process group of its own
- *   (job control is on), with the variables exported, stdin from /dev/null and stdout and
- *   stderr appended to `METADIR/job.pool.out`; the wrapper reports `start ID` and
- *   `end ID RC` itself. (Bash reads a pipe a byte at a time: requests are kept short.)
- * - `kill ID SIGNAL`: signal the job's process group; after SIGKILL, wait for it and
- *   report its end.
- * - `ping`: nothing, but the agent looks at its children after every line (bash defers a
- *   trap until `read` returns), so a job whose wrapper died without a word (SIGKILL from
- *   elsewhere) is reported `end ID RC` then.
+ * - `run ID METADIR [NAME=VALUE…]`: source `METADIR/<job file>` (the file's name is the
+ *   agent's first argument; see pool_job.ts), run its `xqc_job` in a forked subshell that
+ *   leads a process group of its own (job control is on), with the variables exported,
+ *   stdin from /dev/null and stdout and stderr appended to `METADIR/job.pool.out`; the job
+ *   reports `start ID PGID` and becomes its command. The agent waits for it (timing it out
+ *   when the file says so), ends what it left in its group, writes `job.rc`, `job.status`
+ *   and `job.usage`, runs `xqc_after` if the file has one, and reports `end ID RC`. Jobs run
+ *   one after another. (Bash reads a pipe a byte at a time: requests are kept short.)
+ * - `kill ID SIGNAL PGID`: signal the job's process group (TERM, KILL, INT or HUP).
+ *
+ * A reader (a subshell, the only one that reads the requests) passes `run` on to the agent
+ * and sends the signals itself, so the agent can wait for its job meanwhile.
  *
  * With a second argument, CHANNEL, it reads requests from the FIFO `CHANNEL.in` and reports
  * on the FIFO `CHANNEL.out` instead (the run holds both open, so neither open waits).
  *
  * It says `ready PID MEMORY-CGROUP` first (`-` when it cannot tell). At the end of its stdin
- * (the run ended, or its client died) it sends SIGTERM to its jobs, again a second later,
- * SIGKILL 5 s later, and exits when they have ended.
+ * (the run ended, or its client died) it sends SIGTERM to its job, again a second later,
+ * SIGKILL 5 s later, ends the job as usual, and exits.
  *
- * @returns Bash, for `bash -c SCRIPT NAME WRAPPER-FILE-NAME [CHANNEL]`.
+ * @returns Bash, for `bash -c SCRIPT NAME JOB-FILE-NAME [CHANNEL]`.
  * @example
  * ```ts
  * import { agentScript } from "./agent.ts";
  * import { assertStringIncludes } from "@std/assert";
- * assertStringIncludes(agentScript(), "read -r xqc_agent_line");
+ * assertStringIncludes(agentScript(), "read -r -u 8 xqc_agent_line");
  * ```
  */
 export function agentScript(): string {
   const fd = AGENT_FD;
+  const runs = RUNS_FD;
   return `# The @xq/container pool agent.
 xqc_agent_wrapper=$1
 if [ -n "$2" ]; then exec <"$2.in" ${fd}>"$2.out"; else exec ${fd}>&1; fi
-set -m
-declare -A xqc_agent_ids=() xqc_agent_pids=()
-xqc_agent_ended() {
-  kill -KILL -- -"$1" 2>/dev/null
-  wait "$1"
-  echo "end \${xqc_agent_ids[$1]} $?" >&${fd}
-  unset "xqc_agent_pids[\${xqc_agent_ids[$1]}]" "xqc_agent_ids[$1]"
-}
-xqc_agent_reap() {
-  local pid
-  for pid in "\${!xqc_agent_ids[@]}"; do
-    kill -0 "$pid" 2>/dev/null || xqc_agent_ended "$pid"
-  done
-}
+xqc_self=$BASHPID
 xqc_agent_cgroup=-
 while IFS=: read -r _ xqc_agent_controllers xqc_agent_path; do
   case ",$xqc_agent_controllers," in *,memory,*) xqc_agent_cgroup=$xqc_agent_path ;; esac
@@ -62,41 +58,108 @@ done </proc/self/cgroup 2>/dev/null
 echo "ready $BASHPID \${xqc_agent_cgroup:--}" >&${fd}
 # Job control's notices (Done, Killed) would be all the agent says on stderr.
 exec 2>/dev/null
-while IFS= read -r xqc_agent_line; do
-  eval "xqc_agent_req=($xqc_agent_line)" 2>/dev/null || continue
-  case \${xqc_agent_req[0]} in
-  run)
-    (
-      xqc_pool_id=\${xqc_agent_req[1]}
-      [ "\${#xqc_agent_req[@]}" -gt 3 ] && export "\${xqc_agent_req[@]:3}"
-      unset xqc_agent_line xqc_agent_ids xqc_agent_pids xqc_agent_cgroup xqc_agent_controllers xqc_agent_path
-      . "\${xqc_agent_req[2]}/$xqc_agent_wrapper"
-    ) </dev/null >>"\${xqc_agent_req[2]}/${POOL_LOG}" 2>&1 &
-    xqc_agent_ids[$!]=\${xqc_agent_req[1]}
-    xqc_agent_pids[\${xqc_agent_req[1]}]=$!
-    ;;
-  kill)
-    xqc_agent_pid=\${xqc_agent_pids[\${xqc_agent_req[1]}]}
-    if [ -n "$xqc_agent_pid" ]; then
-      kill -s "\${xqc_agent_req[2]}" -- -"$xqc_agent_pid" 2>/dev/null
-      [ "\${xqc_agent_req[2]}" = KILL ] && xqc_agent_ended "$xqc_agent_pid"
-    fi
-    ;;
-  esac
-  xqc_agent_reap
-done
-[ "\${#xqc_agent_pids[@]}" -gt 0 ] || exit 0
-for xqc_agent_pid in "\${xqc_agent_pids[@]}"; do kill -TERM -- -"$xqc_agent_pid" 2>/dev/null; done
-if command -v sleep >/dev/null; then
-  # TERM again after a second (one that came while a wrapper forked may have been lost).
+# The reader: it passes \`run\` on and signals a job's group itself; at the end of the
+# requests it tells the agent to stop (USR2).
+xqc_agent_read() {
+  local line req
+  while IFS= read -r line; do
+    eval "req=($line)" 2>/dev/null || continue
+    case \${req[0]} in
+    run) printf '%s\\n' "$line" ;;
+    kill)
+      case \${req[2]} in TERM | KILL | INT | HUP) ;; *) continue ;; esac
+      [[ \${req[3]} =~ ^[1-9][0-9]*$ ]] && kill -s "\${req[2]}" -- -"\${req[3]}" 2>/dev/null
+      ;;
+    esac
+  done
+  kill -USR2 "$xqc_self" 2>/dev/null
+}
+exec ${runs}< <(xqc_agent_read ${fd}>&-)
+exec </dev/null
+${cgroupFunctions()}
+declare -A xqc_cgroup_found=()
+xqc_cgroup_memo=1
+${cpuFunctions()}
+${explainFunction()}
+${waitFunction()}
+xqc_child=
+xqc_agent_stopping=
+xqc_agent_escalation=
+# SIGTERM to the job's group, again a second later (one that came as the job forked is
+# lost), SIGKILL 5 s later.
+xqc_agent_term() {
+  [ -n "$xqc_child" ] || return 0
+  kill -TERM -- -"$xqc_child" 2>/dev/null
+  [ -z "$xqc_agent_escalation" ] || return 0
+  if command -v sleep >/dev/null; then
+    {
+      (
+        sleep 1; kill -TERM -- -"$xqc_child"
+        sleep 4; kill -KILL -- -"$xqc_child"
+      ) >/dev/null 2>&1 &
+      xqc_agent_escalation=$!
+    } ${fd}>&- ${runs}<&-
+  else
+    kill -KILL -- -"$xqc_child" 2>/dev/null
+  fi
+}
+xqc_agent_stop() {
+  [ "$BASHPID" = "$xqc_self" ] || return 0
+  xqc_agent_stopping=1 xqc_woken=1
+  xqc_agent_term
+}
+# The reader's word that the requests have ended. (A signal from elsewhere, such as a
+# cancelled allocation's, ends the agent as it would any process: its job is lost.)
+trap xqc_agent_stop USR2
+set -m
+xqc_agent_run() {
+  local id=\${xqc_agent_req[1]} meta=\${xqc_agent_req[2]}
+  xqc_pool_id=$id
+  unset -f xqc_job xqc_after xqc_usage xqc_enter
+  unset xqc_cgroup_dirs xqc_cpu_base xqc_times_base xqc_oom_before
+  xqc_meta=$meta xqc_timed_out=0 xqc_watch= xqc_child= xqc_agent_escalation=
+  if ! . "$meta/$xqc_agent_wrapper" >>"$meta/${POOL_LOG}" 2>&1 || ! declare -F xqc_job >/dev/null; then
+    xqc_meta=$meta xqc_rc=127
+    echo "xqc: the job's file could not be read: $meta/$xqc_agent_wrapper" >>"$meta/job.stderr"
+    {
+${indent(writeRc(), 6)}
+    } 2>/dev/null
+    echo "end $id $xqc_rc" >&${fd}
+    return
+  fi
   (
-    sleep 1; for p in "\${xqc_agent_pids[@]}"; do kill -TERM -- -"$p"; done
-    sleep 4; for p in "\${xqc_agent_pids[@]}"; do kill -KILL -- -"$p"; done
-  ) >/dev/null 2>&1 ${fd}>&- &
-else
-  for xqc_agent_pid in "\${xqc_agent_pids[@]}"; do kill -KILL -- -"$xqc_agent_pid" 2>/dev/null; done
-fi
-wait "\${xqc_agent_pids[@]}" 2>/dev/null
+    [ "\${#xqc_agent_req[@]}" -gt 3 ] && export "\${xqc_agent_req[@]:3}"
+    xqc_job
+  ) </dev/null >>"$meta/${POOL_LOG}" 2>&1 ${runs}<&- &
+  xqc_child=$!
+  [ -z "$xqc_agent_stopping" ] || xqc_agent_term
+  if [ "$xqc_timeout" -gt 0 ]; then
+    {
+${indent(timeoutWatchdog(), 6)}
+    } ${fd}>&- ${runs}<&-
+  fi
+  xqc_wait
+  [ -z "$xqc_watch" ] || { kill -TERM "$xqc_watch"; wait "$xqc_watch"; } 2>/dev/null
+  [ -z "$xqc_agent_escalation" ] || { kill -TERM "$xqc_agent_escalation"; wait "$xqc_agent_escalation"; } 2>/dev/null
+  [ "$xqc_timed_out" = 1 ] && xqc_rc=124
+  # What the job left in its group goes with it.
+  kill -KILL -- -"$xqc_child" 2>/dev/null
+  xqc_explain
+  xqc_usage
+${indent(writeRc())}
+  if declare -F xqc_after >/dev/null; then
+    (
+      [ "\${#xqc_agent_req[@]}" -gt 3 ] && export "\${xqc_agent_req[@]:3}"
+      xqc_after
+    ) </dev/null >>"$meta/${POOL_LOG}" 2>&1 ${fd}>&- ${runs}<&-
+  fi
+  echo "end $id $xqc_rc" >&${fd}
+  xqc_child=
+}
+while [ -z "$xqc_agent_stopping" ] && IFS= read -r -u ${runs} xqc_agent_line; do
+  eval "xqc_agent_req=($xqc_agent_line)" 2>/dev/null || continue
+  [ "\${xqc_agent_req[0]}" = run ] && xqc_agent_run
+done
 exit 0
 `;
 }
@@ -135,16 +198,17 @@ export function runRequest(
  *
  * @param id The job's id in the pool.
  * @param signal The signal's name without `SIG` (`TERM`, `KILL`).
+ * @param pgid The job's process group, as its `start` report said.
  * @returns One line, without its newline.
  */
-export function killRequest(id: string, signal: "TERM" | "KILL"): string {
-  return `kill ${shellQuoteLine(id)} ${signal}`;
+export function killRequest(id: string, signal: "TERM" | "KILL", pgid: number): string {
+  return `kill ${shellQuoteLine(id)} ${signal} ${pgid}`;
 }
 
 /** What the agent says, a line at a time. */
 export type AgentReport =
   | { kind: "ready"; pid: number; memoryCgroup: string | null }
-  | { kind: "start"; id: string }
+  | { kind: "start"; id: string; pgid: number }
   | { kind: "end"; id: string; rc: number };
 
 /**
@@ -168,7 +232,9 @@ export function parseAgentReport(line: string): AgentReport | null {
       memoryCgroup: words[2] === "-" ? null : words[2],
     };
   }
-  if (words[0] === "start" && words.length === 2) return { kind: "start", id: words[1] };
+  if (words[0] === "start" && words.length === 3 && /^\d+$/.test(words[2])) {
+    return { kind: "start", id: words[1], pgid: Number(words[2]) };
+  }
   if (words[0] === "end" && words.length === 3 && /^\d+$/.test(words[2])) {
     return { kind: "end", id: words[1], rc: Number(words[2]) };
   }

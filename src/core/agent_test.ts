@@ -2,7 +2,7 @@ import { assert, assertEquals, assertStringIncludes } from "../../tests/assert.t
 import { join } from "@std/path";
 import { tempDir } from "../../tests/temp.ts";
 import { agentScript, killRequest, parseAgentReport, POOL_LOG, runRequest } from "./agent.ts";
-import { renderWrapper } from "./wrapper.ts";
+import { renderPoolJob } from "./pool_job.ts";
 
 const WRAPPER = "job.wrapped.test";
 
@@ -48,11 +48,10 @@ class Agent {
   }
 
   /**
-   * Wait until a line matches, sending pings meanwhile (as the run does every second), or
-   * another line (a kill is sent again until the job has gone, as the run does: a signal
-   * that comes while the wrapper forks its command can be lost in the child).
+   * Wait until a line matches, sending another line meanwhile when asked (a kill is sent
+   * again until the job has gone, as the run does).
    */
-  async waitLine(pattern: RegExp, ms = 15000, again = "ping"): Promise<string> {
+  async waitLine(pattern: RegExp, ms = 15000, again?: string): Promise<string> {
     const end = Date.now() + ms;
     while (Date.now() < end) {
       const line = this.lines.find((l) => pattern.test(l));
@@ -61,9 +60,17 @@ class Agent {
         new Promise<void>((resolve) => this.#waiters.push(resolve)),
         new Promise((resolve) => setTimeout(resolve, 200)),
       ]);
-      await this.send(again);
+      if (again) await this.send(again);
     }
     throw new Error(`no line ${pattern} in ${JSON.stringify(this.lines)}`);
+  }
+
+  /** Wait until a job has started; its process group. */
+  async started(id: string): Promise<number> {
+    const line = await this.waitLine(new RegExp(`^start ${id.replace(".", "\\.")} \\d+$`));
+    const report = parseAgentReport(line);
+    assert(report?.kind === "start");
+    return report.pgid;
   }
 }
 
@@ -73,13 +80,14 @@ async function job(
   cmd: string | string[],
   prescript = "",
   timeout = 0,
+  postscript = "",
 ): Promise<string> {
   const metadir = join(root, String(index));
   await Deno.mkdir(metadir, { recursive: true });
   await Deno.writeTextFile(
     join(metadir, WRAPPER),
-    renderWrapper({
-      shebang: "/bin/bash",
+    renderPoolJob({
+      shebang: "",
       index,
       trial: 1,
       mountedWorkdir: root,
@@ -87,13 +95,13 @@ async function job(
       cmd,
       prescript,
       timeout,
-      pooled: true,
+      postscript,
     }),
   );
   return metadir;
 }
 
-Deno.test("the pool agent runs wrappers with their own variables and reports start and end", async () => {
+Deno.test("the pool agent runs jobs with their own variables and reports start and end", async () => {
   const root = await tempDir();
   const agent = new Agent();
   try {
@@ -106,12 +114,15 @@ Deno.test("the pool agent runs wrappers with their own variables and reports sta
       "echo said-by-prescript",
     );
     await agent.send(runRequest("0.1", meta, { A: "x 'y'\n$(z)" }));
+    const pgid = await agent.started("0.1");
     await agent.waitLine(/^end 0\.1 3$/);
-    assert(agent.lines.includes("start 0.1"));
+    assert(pgid > 1, `pgid ${pgid}`);
     assertEquals(await Deno.readTextFile(join(meta, "job.stdout")), "x 'y'\n$(z)|0");
     assertEquals(await Deno.readTextFile(join(meta, "job.stderr")), "oops\n");
     assertEquals((await Deno.readTextFile(join(meta, "job.rc"))).trim(), "3");
-    // What the wrapper itself says (not the command) goes to its own file.
+    assertEquals((await Deno.readTextFile(join(meta, "job.status"))).trim(), "7");
+    assertStringIncludes(await Deno.readTextFile(join(meta, "job.usage")), "cpu_ms=");
+    // What the job's set-up says (not the command) goes to its own file.
     assertStringIncludes(await Deno.readTextFile(join(meta, POOL_LOG)), "said-by-prescript");
     // The variables of one job do not reach the next.
     const next = await job(root, 1, 'echo "[${A-unset}]"');
@@ -123,26 +134,77 @@ Deno.test("the pool agent runs wrappers with their own variables and reports sta
   }
 });
 
-Deno.test("the pool agent kills one job's group, leaves the others, and ends what a job left", async () => {
+Deno.test("the pool agent runs a program as the job's process, a builtin in it; rc 127 is told", async () => {
+  const root = await tempDir();
+  const agent = new Agent();
+  try {
+    await agent.waitLine(/^ready /);
+    // The job's process becomes the program: its pid is the group the start reported.
+    const program = await job(root, 0, ["bash", "-c", 'echo "$$"']);
+    await agent.send(runRequest("0.1", program, {}));
+    const pgid = await agent.started("0.1");
+    await agent.waitLine(/^end 0\.1 0$/);
+    assertEquals((await Deno.readTextFile(join(program, "job.stdout"))).trim(), String(pgid));
+    // A bash builtin runs as in a wrapper of its own (there is no program `type`).
+    const builtin = await job(root, 1, ["type", "-t", "cd"]);
+    await agent.send(runRequest("1.1", builtin, {}));
+    await agent.waitLine(/^end 1\.1 0$/);
+    assertEquals(await Deno.readTextFile(join(builtin, "job.stdout")), "builtin\n");
+    const missing = await job(root, 2, ["xqc-no-such-program", "x"]);
+    await agent.send(runRequest("2.1", missing, {}));
+    await agent.waitLine(/^end 2\.1 127$/);
+    assertStringIncludes(
+      await Deno.readTextFile(join(missing, "job.stderr")),
+      "rc 127: a command was not found (job command: xqc-no-such-program)",
+    );
+    // The postscript runs after the rc is written, with the job's variables.
+    const post = await job(
+      root,
+      3,
+      "exit 4",
+      "",
+      0,
+      'echo "post $A $(cat "$XQUTE_JOB_METADIR/job.rc")" >"$XQUTE_JOB_METADIR/post"',
+    );
+    await agent.send(runRequest("3.1", post, { A: "a" }));
+    await agent.waitLine(/^end 3\.1 4$/);
+    assertEquals(await Deno.readTextFile(join(post, "post")), "post a 4\n");
+  } finally {
+    await agent.close();
+  }
+});
+
+Deno.test("the pool agent kills a job's group and runs the next, and ends what a job left", async () => {
   const root = await tempDir();
   const agent = new Agent();
   try {
     await agent.waitLine(/^ready /);
     const slow = await job(root, 0, "sleep 60 & wait");
-    const other = await job(root, 1, "sleep 1; echo survived");
+    const other = await job(root, 1, "echo survived");
     await agent.send(runRequest("0.1", slow, {}));
     await agent.send(runRequest("1.1", other, {}));
-    await agent.waitLine(/^start 0\.1$/);
-    await agent.send(killRequest("0.1", "TERM"));
-    await agent.waitLine(/^end 0\.1 143$/, 15000, killRequest("0.1", "TERM"));
+    const pgid = await agent.started("0.1");
+    await agent.waitLine(/^end 0\.1 143$/, 15000, killRequest("0.1", "TERM", pgid));
     await agent.waitLine(/^end 1\.1 0$/);
     assertEquals(await Deno.readTextFile(join(other, "job.stdout")), "survived\n");
-    // A job that ignores TERM goes with KILL; the agent reports it at once.
-    const stubborn = await job(root, 2, "trap '' TERM; sleep 60");
+    // A job that ignores TERM goes with KILL.
+    const stubborn = await job(root, 2, "trap '' TERM; echo ignoring; sleep 60");
     await agent.send(runRequest("2.1", stubborn, {}));
-    await agent.waitLine(/^start 2\.1$/);
-    await agent.send(killRequest("2.1", "KILL"));
+    const stubbornGroup = await agent.started("2.1");
+    const ignoring = Date.now() + 5000;
+    while (!(await Deno.readTextFile(join(stubborn, "job.stdout")).catch(() => ""))) {
+      assert(Date.now() < ignoring, "the job did not start");
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await agent.send(killRequest("2.1", "TERM", stubbornGroup));
+    await new Promise((r) => setTimeout(r, 300));
+    assert(!agent.lines.some((l) => l.startsWith("end 2.1 ")), "TERM ended a job that ignores it");
+    await agent.send(killRequest("2.1", "KILL", stubbornGroup));
     await agent.waitLine(/^end 2\.1 137$/);
+    assertStringIncludes(
+      await Deno.readTextFile(join(stubborn, "job.stderr")),
+      "rc 137: the job was killed by SIGKILL",
+    );
     // What a job leaves in the background goes when it ends.
     const marker = `xqc-agent-left-${crypto.randomUUID()}`;
     const leaver = await job(root, 3, `bash -c 'exec -a ${marker} sleep 60' & echo left`);
@@ -151,7 +213,6 @@ Deno.test("the pool agent kills one job's group, leaves the others, and ends wha
     const end = Date.now() + 5000;
     let left = true;
     while (left && Date.now() < end) {
-      await agent.send("ping");
       const ps = await new Deno.Command("pgrep", { args: ["-f", marker] }).output();
       left = ps.code === 0;
       if (left) await new Promise((r) => setTimeout(r, 100));
@@ -162,9 +223,7 @@ Deno.test("the pool agent kills one job's group, leaves the others, and ends wha
   }
 });
 
-Deno.test("a stop that lands as the wrapper forks its command: rc 143, written once, every time", async () => {
-  // The signal reaches the wrapper's group while the command's child still holds the
-  // wrapper's traps: only the wrapper may end the job (the child once wrote rc 0 here).
+Deno.test("a stop that lands as the job starts: rc 143, written once, every time", async () => {
   const root = await tempDir();
   const agent = new Agent();
   try {
@@ -172,12 +231,11 @@ Deno.test("a stop that lands as the wrapper forks its command: rc 143, written o
     for (let i = 0; i < 40; i++) {
       const meta = await job(root, i, ["sleep", "60"], "", i % 2 ? 30 : 0);
       await agent.send(runRequest(`${i}.1`, meta, {}));
-      await agent.waitLine(new RegExp(`^start ${i}\\.1$`));
-      await agent.send(killRequest(`${i}.1`, "TERM"));
+      const pgid = await agent.started(`${i}.1`);
       const end = await agent.waitLine(
         new RegExp(`^end ${i}\\.1 `),
         15000,
-        killRequest(`${i}.1`, "TERM"),
+        killRequest(`${i}.1`, "TERM", pgid),
       );
       assertEquals(end, `end ${i}.1 143`, `job ${i}`);
       assertEquals((await Deno.readTextFile(join(meta, "job.rc"))).trim(), "143", `job ${i}`);
@@ -187,20 +245,35 @@ Deno.test("a stop that lands as the wrapper forks its command: rc 143, written o
   }
 });
 
-Deno.test("the pool agent reports a wrapper killed from elsewhere when pinged", async () => {
+Deno.test("the pool agent ends a job killed from elsewhere: rc 137 written and reported", async () => {
   const root = await tempDir();
   const agent = new Agent();
   try {
     await agent.waitLine(/^ready /);
     const meta = await job(root, 0, "sleep 60");
     await agent.send(runRequest("0.1", meta, {}));
-    await agent.waitLine(/^start 0\.1$/);
-    const pids = new TextDecoder().decode(
-      (await new Deno.Command("pgrep", { args: ["-P", String(agent.child.pid)] }).output()).stdout,
-    ).trim().split("\n").map(Number);
-    for (const pid of pids) Deno.kill(pid, "SIGKILL");
-    const line = await agent.waitLine(/^end 0\.1 /);
-    assertEquals(line, "end 0.1 137");
+    const pgid = await agent.started("0.1");
+    Deno.kill(-pgid, "SIGKILL");
+    assertEquals(await agent.waitLine(/^end 0\.1 /), "end 0.1 137");
+    assertEquals((await Deno.readTextFile(join(meta, "job.rc"))).trim(), "137");
+  } finally {
+    await agent.close();
+  }
+});
+
+Deno.test("the pool agent times a job out: rc 124, said in job.stderr", async () => {
+  const root = await tempDir();
+  const agent = new Agent();
+  try {
+    await agent.waitLine(/^ready /);
+    const meta = await job(root, 0, "sleep 60", "", 1);
+    await agent.send(runRequest("0.1", meta, {}));
+    assertEquals(await agent.waitLine(/^end 0\.1 /), "end 0.1 124");
+    assertStringIncludes(await Deno.readTextFile(join(meta, "job.stderr")), "timed out after 1 s");
+    // The next job is not timed out by the last one's watchdog.
+    const quick = await job(root, 1, "sleep 1.5; echo done", "", 30);
+    await agent.send(runRequest("1.1", quick, {}));
+    assertEquals(await agent.waitLine(/^end 1\.1 /), "end 1.1 0");
   } finally {
     await agent.close();
   }
@@ -212,21 +285,21 @@ Deno.test("at the end of its stdin the pool agent stops its jobs (SIGTERM) and e
   await agent.waitLine(/^ready /);
   const meta = await job(root, 0, "sleep 60");
   await agent.send(runRequest("0.1", meta, {}));
-  await agent.waitLine(/^start 0\.1$/);
+  await agent.started("0.1");
   const started = Date.now();
   await agent.close();
   assert(Date.now() - started < 4000, "the agent waited for its job");
   assertEquals((await Deno.readTextFile(join(meta, "job.rc"))).trim(), "143");
 });
 
-Deno.test("a wrapper that cannot start is reported ended without a start", async () => {
+Deno.test("a job whose file cannot be read is reported ended without a start", async () => {
   const root = await tempDir();
   const agent = new Agent();
   try {
     await agent.waitLine(/^ready /);
     await agent.send(runRequest("0.1", join(root, "missing"), {}));
     const line = await agent.waitLine(/^end 0\.1 /);
-    assert(!agent.lines.includes("start 0.1"));
+    assert(!agent.lines.some((l) => l.startsWith("start 0.1 ")));
     assert(line !== "end 0.1 0", line);
   } finally {
     await agent.close();

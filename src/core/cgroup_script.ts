@@ -21,14 +21,36 @@ export type Measure =
 /**
  * Bash functions for the wrapper: `xqc_cgroup_file CONTROLLER FILE` sets `xqc_file` to the
  * path of FILE in this process's cgroup of CONTROLLER (cgroup v1; the unified hierarchy,
- * v2, when CONTROLLER is empty), or to nothing; `xqc_oom_kills` sets `xqc_oom` to the OOM
- * killer's count in the job's memory cgroup (v1 memory.oom_control, v2 memory.events).
+ * v2, when CONTROLLER is empty), or to nothing, or, when the array `xqc_cgroup_dirs` names
+ * folders (a pool's agent reading the cgroup its job joined), to FILE in the first of them
+ * that has it. A shell that stays in its cgroup (a pool's agent) may set `xqc_cgroup_memo`
+ * and declare the associative array `xqc_cgroup_found`: it then looks each file up once.
+ * `xqc_oom_kills` sets `xqc_oom` to the OOM killer's count in the job's memory cgroup (v1
+ * memory.oom_control, v2 memory.events).
  *
  * @returns Bash.
  */
 export function cgroupFunctions(): string {
   return `xqc_cgroup_file() {
   xqc_file=
+  local dir
+  if [ "\${#xqc_cgroup_dirs[@]}" -gt 0 ]; then
+    for dir in "\${xqc_cgroup_dirs[@]}"; do
+      xqc_file=$dir/$2
+      [ -r "$xqc_file" ] && return
+    done
+    xqc_file=
+    return
+  fi
+  # A shell that stays in its cgroup (a pool's agent) keeps what it found.
+  if [ -n "$xqc_cgroup_memo" ] && [ -n "\${xqc_cgroup_found[$1/$2]+found}" ]; then
+    xqc_file=\${xqc_cgroup_found[$1/$2]}
+    return
+  fi
+  xqc_cgroup_lookup "$@"
+  [ -z "$xqc_cgroup_memo" ] || xqc_cgroup_found[$1/$2]=$xqc_file
+}
+xqc_cgroup_lookup() {
   local id controllers path dirs dir
   while IFS=: read -r id controllers path; do
     if [ -z "$1" ]; then
@@ -71,11 +93,67 @@ export function cgroupJoin(measure: Measure): string {
 }
 
 /**
- * Bash functions: `xqc_cpu_read` sets `xqc_cpu` to the cgroup's CPU time in ms (or nothing),
- * and `xqc_usage` writes `job.usage`: when the job started and ended (bash's EPOCHREALTIME),
- * its peak memory in bytes and CPU time in ms, and how they were measured (`cgroup`;
- * `times`, the shell's count of its children's CPU, when there is no cgroup). A pooled
- * job's CPU counts from `xqc_cpu_base`, which its wrapper reads before the command.
+ * Bash functions: `xqc_cpu_read` sets `xqc_cpu` to the cgroup's CPU time in ms (or
+ * nothing); `xqc_times_read` sets `xqc_times` to the CPU time of the shell's children that
+ * have ended, in ms (bash's `times`, through the file `$xqc_meta/job.usage`).
+ *
+ * @returns Bash.
+ */
+export function cpuFunctions(): string {
+  return `xqc_cpu_read() {
+  xqc_cpu=
+  local key value
+  xqc_cgroup_file cpuacct cpuacct.usage
+  if [ -n "$xqc_file" ]; then
+    read -r xqc_cpu <"$xqc_file" && xqc_cpu=$((xqc_cpu / 1000000))
+    return
+  fi
+  xqc_cgroup_file "" cpu.stat
+  [ -n "$xqc_file" ] && while read -r key value; do
+    [ "$key" = usage_usec ] && xqc_cpu=$((value / 1000))
+  done <"$xqc_file"
+}
+xqc_times_read() {
+  local line user sys
+  # The shell's own user and system time, then its children's, as 0m1.250s 0m0.010s.
+  times >"$xqc_meta/job.usage" 2>/dev/null
+  { read -r line; read -r line; } <"$xqc_meta/job.usage"
+  user=\${line%% *}; sys=\${line##* }
+  xqc_ms "$user"; xqc_times=$xqc_ms_value
+  xqc_ms "$sys"; xqc_times=$((xqc_times + xqc_ms_value))
+}
+xqc_ms() {
+  local minutes=\${1%%m*} seconds=\${1#*m}
+  seconds=\${seconds%s}
+  local whole=\${seconds%.*} fraction=\${seconds#*.}000
+  xqc_ms_value=$((10#$minutes * 60000 + 10#$whole * 1000 + 10#\${fraction:0:3}))
+}`;
+}
+
+/**
+ * Bash that reads where the job's CPU time counts from, for a job whose count does not
+ * start at 0: one in a pool container's cgroup, which earlier jobs used, or one measured by
+ * the `times` of a pool's agent, whose earlier children count too.
+ *
+ * @param measure How the job is measured.
+ * @returns Bash, or a comment.
+ */
+export function usageBase(measure: Measure): string {
+  if (measure.kind === "pooled") {
+    return `xqc_cpu_read; xqc_cpu_base=$xqc_cpu
+[ -n "$xqc_cpu_base" ] || { xqc_times_read; xqc_times_base=$xqc_times; }`;
+  }
+  if (measure.kind === "none") return "xqc_times_read; xqc_times_base=$xqc_times";
+  return "# CPU: counted from 0";
+}
+
+/**
+ * Bash function `xqc_usage`, which writes `job.usage`: when the job started and ended
+ * (bash's EPOCHREALTIME, from `xqc_start`), its peak memory in bytes and CPU time in ms,
+ * and how they were measured (`cgroup`; `times`, the shell's count of its children's
+ * CPU, when there is no cgroup), each CPU count from its base (`xqc_cpu_base`,
+ * `xqc_times_base`; 0 when unset). It needs {@link cgroupFunctions} and
+ * {@link cpuFunctions}.
  *
  * @param measure How the job is measured.
  * @returns Bash.
@@ -91,44 +169,19 @@ export function usageFunction(measure: Measure): string {
         '[ -n "$xqc_file" ] && read -r peak <"$xqc_file"',
       ]
       : []),
-    ...(measure.kind === "none" ? [] : ["xqc_cpu_read", "cpu=$xqc_cpu"]),
-    ...(measure.kind === "pooled"
-      ? ['[ -n "$cpu" ] && [ -n "$xqc_cpu_base" ] && cpu=$((cpu - xqc_cpu_base))']
-      : []),
-    ...(measure.kind === "none" ? [] : ['[ -n "$cpu" ] && how=cgroup']),
+    ...(measure.kind === "none" ? [] : [
+      "xqc_cpu_read",
+      '[ -n "$xqc_cpu" ] && [ -n "${xqc_cpu_base-0}" ] && cpu=$((xqc_cpu - ${xqc_cpu_base:-0})) how=cgroup',
+    ]),
   ];
-  return `xqc_cpu_read() {
-  xqc_cpu=
-  local key value
-  xqc_cgroup_file cpuacct cpuacct.usage
-  if [ -n "$xqc_file" ]; then
-    read -r xqc_cpu <"$xqc_file" && xqc_cpu=$((xqc_cpu / 1000000))
-    return
-  fi
-  xqc_cgroup_file "" cpu.stat
-  [ -n "$xqc_file" ] && while read -r key value; do
-    [ "$key" = usage_usec ] && xqc_cpu=$((value / 1000))
-  done <"$xqc_file"
-}
-xqc_usage() {
-  local peak= cpu= how=times key value line user sys
+  return `xqc_usage() {
+  local peak= cpu= how=times
   ${lines.length ? lines.join("\n  ") : ":"}
   if [ -z "$cpu" ]; then
-    # times, in this shell (not a subshell, which has no children): the shell's own user and
-    # system time, then its children's, as 0m1.250s 0m0.010s.
-    times >"$xqc_meta/job.usage" 2>/dev/null
-    { read -r line; read -r line; } <"$xqc_meta/job.usage"
-    user=\${line%% *}; sys=\${line##* }
-    xqc_ms "$user"; cpu=$xqc_ms_value
-    xqc_ms "$sys"; cpu=$((cpu + xqc_ms_value))
+    xqc_times_read
+    cpu=$((xqc_times - \${xqc_times_base:-0}))
   fi
   printf 'start=%s\\nend=%s\\npeak_rss=%s\\ncpu_ms=%s\\nmeasured=%s\\n' \\
     "$xqc_start" "$EPOCHREALTIME" "$peak" "$cpu" "$how" >"$xqc_meta/job.usage" 2>/dev/null
-}
-xqc_ms() {
-  local minutes=\${1%%m*} seconds=\${1#*m}
-  seconds=\${seconds%s}
-  local whole=\${seconds%.*} fraction=\${seconds#*.}000
-  xqc_ms_value=$((10#$minutes * 60000 + 10#$whole * 1000 + 10#\${fraction:0:3}))
 }`;
 }

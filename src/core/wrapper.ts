@@ -1,7 +1,13 @@
 // The bash wrapper every job runs in: one template, rendered by a pure function.
 
-import { cgroupFunctions, cgroupJoin, type Measure, usageFunction } from "./cgroup_script.ts";
-import { AGENT_FD } from "./agent.ts";
+import {
+  cgroupFunctions,
+  cgroupJoin,
+  cpuFunctions,
+  type Measure,
+  usageFunction,
+} from "./cgroup_script.ts";
+import { explainFunction, timeoutWatchdog, waitFunction, writeRc } from "./job_end.ts";
 import { shellJoin, shellQuote } from "./shell.ts";
 import type { JobCommand } from "./job.ts";
 
@@ -43,12 +49,6 @@ export interface WrapperParts {
   memoryLimit?: string;
   /** How the job's usage is measured (default: no cgroup of its own). */
   measure?: Measure;
-  /**
-   * The wrapper is sourced by a pool's agent (in a subshell that leads the job's process
-   * group) rather than run: it reports `start ID` and `end ID RC` on the agent's channel
-   * instead of printing the running marker, and ends what its job left in its group.
-   */
-  pooled?: boolean;
 }
 
 /**
@@ -74,10 +74,6 @@ export interface WrapperParts {
  * ```
  */
 export function renderWrapper(parts: WrapperParts): string {
-  const cmd = typeof parts.cmd === "string"
-    ? `"$BASH" -c ${shellQuote(parts.cmd)}`
-    : shellJoin(parts.cmd);
-  const program = typeof parts.cmd === "string" ? "bash -c" : parts.cmd[0];
   const timeout = parts.timeout && parts.timeout > 0 ? parts.timeout : 0;
   const measure = parts.measure ?? { kind: "none" };
   return `#!${parts.shebang}
@@ -85,19 +81,16 @@ export function renderWrapper(parts: WrapperParts): string {
 ${cgroupJoin(measure)}
 xqc_start=$EPOCHREALTIME
 xqc_self=$BASHPID
-export XQUTE_JOB_INDEX=${parts.index}
-export XQUTE_METADIR=${shellQuote(parts.mountedWorkdir)}
-export XQUTE_JOB_METADIR=${shellQuote(parts.mountedMetadir)}
-xqc_meta=$XQUTE_JOB_METADIR
+${jobVariables(parts)}
 ${section("scheduler set-up", parts.wrapperInit)}
 echo 4 >"$xqc_meta/job.status"
-${parts.pooled ? "# the start is reported once the traps are set" : `echo ${RUNNING_MARKER}`}
+echo ${RUNNING_MARKER}
 ${section("plugins: onJobcmdInit", parts.init)}
 ${cgroupFunctions()}
+${cpuFunctions()}
 ${usageFunction(measure)}
+${explainFunction()}
 ${parts.memoryLimit ? "xqc_oom_kills; xqc_oom_before=$xqc_oom" : "# memory limit: none"}
-${measure.kind === "pooled" ? "xqc_cpu_read; xqc_cpu_base=$xqc_cpu" : "# CPU: counted from 0"}
-xqc_oom_struck=0
 xqc_child=
 xqc_stopped=
 # Set once the wrapper is on its way out: a stop sent again (schedulers send one until the
@@ -112,21 +105,11 @@ xqc_end() {
   [ -n "$xqc_stopped" ] && xqc_rc=$xqc_stopped
   # What a timed command left in its own process group ends with it.
   [ -n "$xqc_child" ] && kill -KILL -- -"$xqc_child" 2>/dev/null
-${indent(oomCheck(parts.memoryLimit))}
-  case $xqc_rc in
-    124) [ "$xqc_timed_out" = 1 ] && ${say(`the job timed out after ${timeout} s (rc 124)`)} ;;
-    126) ${say(`rc 126: a command was found but could not be run (job command: ${program})`)} ;;
-    127) ${say(`rc 127: a command was not found (job command: ${program})`)} ;;
-    137) [ "$xqc_oom_struck" = 1 ] || ${
-    say("rc 137: the job was killed by SIGKILL (out of memory, or killed from outside)")
-  } ;;
-  esac >>"$xqc_meta/job.stderr" 2>/dev/null
+  xqc_explain
   xqc_usage
-  echo "$xqc_rc" >"$xqc_meta/job.rc"
-  if [ "$xqc_rc" -eq 0 ]; then echo 6 >"$xqc_meta/job.status"; else echo 7 >"$xqc_meta/job.status"; fi
+${indent(writeRc())}
 ${indent(section("postscript", parts.postscript))}
 ${indent(section("plugins: onJobcmdEnd", parts.end))}
-${indent(parts.pooled ? poolEnd() : "# run by its client: its group ends with it")}
   exit "$xqc_rc"
 }
 # A stop signal reaches a foreground command with the wrapper's group; a timed command
@@ -134,7 +117,7 @@ ${indent(parts.pooled ? poolEnd() : "# run by its client: its group ends with it
 xqc_stop() {
   [ "$BASHPID" = "$xqc_self" ] || exit "$1"
   [ -z "$xqc_ending" ] || return 0
-  xqc_stopped=$1
+  xqc_stopped=$1 xqc_woken=1
   [ -n "$xqc_child" ] || { xqc_ending=1; exit "$1"; }
   kill -"$2" -- -"$xqc_child" 2>/dev/null
 }
@@ -142,82 +125,88 @@ trap xqc_end EXIT
 trap 'xqc_stop 129 HUP' HUP
 trap 'xqc_stop 130 INT' INT
 trap 'xqc_stop 143 TERM' TERM
-${parts.pooled ? `echo "start $xqc_pool_id" >&${AGENT_FD}` : "# running: said above"}
 ${section("prescript", parts.prescript)}
-xqc_cmd=(${cmd})
+xqc_cmd=(${commandWords(parts.cmd)})
 ${section("plugins: onJobcmdPrep", parts.prep)}
-${timeout ? timedRun(timeout) : foregroundRun()}
+${timeout ? timedRun() : foregroundRun()}
 `;
 }
 
-function poolEnd(): string {
-  // The run hears the end from here; then what the job left in its group goes, the wrapper
-  // with it (the agent's own report of that end comes after, and is not heard).
-  return `echo "end $xqc_pool_id $xqc_rc" >&${AGENT_FD}
-kill -KILL -- -"$xqc_self" 2>/dev/null`;
+/**
+ * The job's variables, exported (`XQUTE_JOB_INDEX`, `XQUTE_METADIR`, `XQUTE_JOB_METADIR`),
+ * and the wrapper's own: `xqc_meta`, and what the end of the job says (`xqc_timeout`,
+ * `xqc_limit`, `xqc_program`).
+ *
+ * @param parts The pieces of the wrapper.
+ * @returns Bash.
+ */
+export function jobVariables(parts: WrapperParts): string {
+  const program = typeof parts.cmd === "string" ? "bash -c" : parts.cmd[0];
+  return `export XQUTE_JOB_INDEX=${parts.index}
+export XQUTE_METADIR=${shellQuote(parts.mountedWorkdir)}
+export XQUTE_JOB_METADIR=${shellQuote(parts.mountedMetadir)}
+xqc_meta=$XQUTE_JOB_METADIR
+xqc_timeout=${parts.timeout && parts.timeout > 0 ? parts.timeout : 0}
+xqc_limit=${parts.memoryLimit ? shellQuote(parts.memoryLimit) : ""}
+xqc_program=${shellQuote(program)}`;
+}
+
+/**
+ * The words of the job's command, for a bash array: an argv as it is, a string as a
+ * `bash -c` command line.
+ *
+ * @param cmd The command.
+ * @returns Bash words.
+ */
+export function commandWords(cmd: JobCommand): string {
+  return typeof cmd === "string" ? `"$BASH" -c ${shellQuote(cmd)}` : shellJoin(cmd);
+}
+
+/**
+ * A titled piece of bash, or a comment saying there is none.
+ *
+ * @param title What it is.
+ * @param code The bash.
+ * @returns Bash.
+ */
+export function section(title: string, code: string | undefined): string {
+  const body = code?.trim();
+  return body ? `# ${title}\n${body}` : `# ${title}: none`;
+}
+
+/**
+ * Bash indented (blank lines stay blank).
+ *
+ * @param text The bash.
+ * @param by How many spaces.
+ * @returns It, indented.
+ */
+export function indent(text: string, by = 2): string {
+  const pad = " ".repeat(by);
+  return text.split("\n").map((line) => line ? pad + line : line).join("\n");
 }
 
 function foregroundRun(): string {
   // The command stays in the wrapper's process group, which whoever started the wrapper
   // kills whole when it ends (a local or apptainer job) or which ends with the container.
-  return `"\${xqc_cmd[@]}" >"$xqc_meta/job.stdout" 2>"$xqc_meta/job.stderr" </dev/null ${AGENT_FD}>&-
+  return `"\${xqc_cmd[@]}" >"$xqc_meta/job.stdout" 2>"$xqc_meta/job.stderr" </dev/null
 xqc_rc=$?; xqc_ending=1
 exit "$xqc_rc"`;
 }
 
-function timedRun(seconds: number): string {
+function timedRun(): string {
   // The command runs in the background, in its own process group (job control on for this
   // one spawn), so that the watchdog's USR1 can interrupt wait and the timeout reaches
   // the whole group.
   return `set -m
-"\${xqc_cmd[@]}" >"$xqc_meta/job.stdout" 2>"$xqc_meta/job.stderr" </dev/null ${AGENT_FD}>&- &
+"\${xqc_cmd[@]}" >"$xqc_meta/job.stdout" 2>"$xqc_meta/job.stderr" </dev/null &
 xqc_child=$!
 set +m
-${watchdog(seconds)}
-wait "$xqc_child"; xqc_rc=$?
-# A trapped signal interrupts wait: wait again until the command has ended.
-while kill -0 "$xqc_child" 2>/dev/null; do wait "$xqc_child"; xqc_rc=$?; done
+${timeoutWatchdog()}
+${waitFunction()}
+xqc_wait
 kill -TERM "$xqc_watch" 2>/dev/null
 [ "$xqc_timed_out" = 1 ] && xqc_rc=124
 xqc_ending=1
 exit "$xqc_rc"`;
-}
-
-function say(message: string): string {
-  return `echo ${shellQuote(`xqc: ${message}`)}`;
-}
-
-function oomCheck(limit: string | undefined): string {
-  if (!limit) return "# memory limit: none";
-  // The OOM killer may take a child and leave the job to exit 0: the count tells.
-  return `xqc_oom_kills
-if [ -n "$xqc_oom" ] && [ "$xqc_oom" -gt "\${xqc_oom_before:-0}" ]; then
-  xqc_oom_struck=1
-  xqc_rc=137
-  echo "$xqc_oom" >"$xqc_meta/job.oom"
-  ${say(`killed: out of memory (limit ${limit})`)} >>"$xqc_meta/job.stderr" 2>/dev/null
-fi`;
-}
-
-function watchdog(seconds: number): string {
-  // The watchdog's USR1 interrupts `wait`; TERM to the command's group first, KILL 5 s
-  // later, as GNU timeout -k 5 does.
-  return `trap 'xqc_timed_out=1; kill -TERM -- -"$xqc_child" 2>/dev/null' USR1
-(
-  trap 'kill "$xqc_sleep" 2>/dev/null; exit 0' TERM
-  sleep ${seconds} & xqc_sleep=$!; wait "$xqc_sleep"
-  kill -USR1 "$xqc_self" 2>/dev/null
-  sleep 5 & xqc_sleep=$!; wait "$xqc_sleep"
-  kill -KILL -- -"$xqc_child" 2>/dev/null
-) </dev/null >/dev/null 2>&1 ${AGENT_FD}>&- &
-xqc_watch=$!`;
-}
-
-function section(title: string, code: string | undefined): string {
-  const body = code?.trim();
-  return body ? `# ${title}\n${body}` : `# ${title}: none`;
-}
-
-function indent(text: string): string {
-  return text.split("\n").map((line) => line ? `  ${line}` : line).join("\n");
 }

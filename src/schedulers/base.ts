@@ -9,7 +9,8 @@ import { checkKnownKeys } from "../core/options.ts";
 import { findTaggedGroups, signalSession } from "../core/process.ts";
 import { shellJoin, shellQuote, shellSplit } from "../core/shell.ts";
 import type { JobErrorStrategyName } from "../core/status.ts";
-import { renderWrapper } from "../core/wrapper.ts";
+import { renderPoolJob } from "../core/pool_job.ts";
+import { renderWrapper, type WrapperParts } from "../core/wrapper.ts";
 import { type JobHooks, NO_HOOKS } from "./hooks.ts";
 import {
   resolveSchedulerOptions,
@@ -266,7 +267,7 @@ export abstract class SchedulerBase {
    */
   wrapJobScript(job: Job): string {
     const memory = this.trialResources(job).memory;
-    return renderWrapper({
+    const parts: WrapperParts = {
       shebang: this.wrapperShebang,
       index: job.index,
       trial: job.trial,
@@ -282,8 +283,8 @@ export abstract class SchedulerBase {
       timeout: this.timeout,
       memoryLimit: memory === undefined ? undefined : formatMemory(memory),
       measure: this.measureFor(job),
-      pooled: this.runsPooled(job),
-    });
+    };
+    return this.runsPooled(job) ? renderPoolJob(parts) : renderWrapper(parts);
   }
 
   /**

@@ -7,8 +7,6 @@ import { signalSession, spawnLeader } from "../core/process.ts";
 import type { TrialEnd } from "./trial.ts";
 
 const OUTPUT_LIMIT = 16 * 1024;
-/** How often a container that runs a job is asked to look at its children. */
-const PING_MS = 1000;
 
 /** How a pool container's client ended. */
 export interface ContainerExit {
@@ -75,10 +73,10 @@ export class PoolContainer {
   #child: Deno.ChildProcess;
   #writer: WritableStreamDefaultWriter<Uint8Array>;
   #encoder = new TextEncoder();
-  #jobs = new Map<PoolJobId, PoolJobEvents & { started: boolean }>();
+  /** Its jobs, with their process groups once they have started. */
+  #jobs = new Map<PoolJobId, PoolJobEvents & { pgid: number | null }>();
   #said = "";
   #hasExited = false;
-  #ping: ReturnType<typeof setInterval> | undefined;
   #channel: Channel | null = null;
   #sending: Promise<void> = Promise.resolve();
 
@@ -145,21 +143,21 @@ export class PoolContainer {
    */
   async run(id: PoolJobId, request: string, events: PoolJobEvents): Promise<void> {
     if (this.#hasExited) throw new Error(`the pool ${this.kind} ${this.name} has ended`);
-    this.#jobs.set(id, { ...events, started: false });
+    this.#jobs.set(id, { ...events, pgid: null });
     this.jobsStarted++;
-    this.#ping ??= setInterval(() => this.#pingIfBusy(), PING_MS);
-    Deno.unrefTimer(this.#ping);
     await this.#send(request);
   }
 
   /**
-   * Signal a job's process group.
+   * Signal a job's process group, once it has started (before, there is none: a job given
+   * up then retires its container, whose agent stops the job as it closes).
    *
    * @param id The job's id.
-   * @param signal TERM, or KILL (the agent then reports its end at once).
+   * @param signal TERM, or KILL.
    */
   async kill(id: PoolJobId, signal: "TERM" | "KILL"): Promise<void> {
-    if (this.#jobs.has(id)) await this.#send(killRequest(id, signal)).catch(() => {});
+    const pgid = this.#jobs.get(id)?.pgid;
+    if (pgid) await this.#send(killRequest(id, signal, pgid)).catch(() => {});
   }
 
   /** Whether a job of this id runs in it. */
@@ -231,13 +229,12 @@ export class PoolContainer {
     }
     this.#hasExited = true;
     this.retired = true;
-    clearInterval(this.#ping);
     const exit = { code: status.code, signal: status.signal, said: this.#said.trim() };
     failed(new Error(this.#describe(exit)));
     for (const [id, job] of this.#jobs) {
       this.#jobs.delete(id);
       job.onEnd({
-        sawRunning: job.started,
+        sawRunning: job.pgid !== null,
         signal: null,
         lost: true,
         why: `xqc: the pool ${this.kind} ${this.name} ended while the job ran (${
@@ -253,26 +250,18 @@ export class PoolContainer {
     const job = this.#jobs.get(report.id);
     if (!job) return;
     if (report.kind === "start") {
-      job.started = true;
+      job.pgid = report.pgid;
       job.onStart();
       return;
     }
-    // The wrapper reports its end; the agent's own report of it (when it reaps the wrapper)
-    // comes after and finds no one.
+    // The agent writes the job's rc before it reports the end: the reason below shows only
+    // when it could not.
     this.#jobs.delete(report.id);
     job.onEnd({
-      sawRunning: job.started,
+      sawRunning: job.pgid !== null,
       signal: report.rc > 128 ? signalName(report.rc - 128) : null,
-      why: `xqc: the job's wrapper ended (rc ${report.rc}) before the job wrote its rc`,
+      why: `xqc: the job ended (rc ${report.rc}) without its rc written`,
     });
-  }
-
-  #pingIfBusy(): void {
-    if (this.#jobs.size) this.#send("ping").catch(() => {});
-    else {
-      clearInterval(this.#ping);
-      this.#ping = undefined;
-    }
   }
 
   async #send(line: string): Promise<void> {
