@@ -1,12 +1,17 @@
 // The pool rows of the benchmark: N trivial jobs at F forks as the bare loop
-// `xargs -P F <engine run> IMAGE true` (a container a job, the floor of every tool that
-// starts one per job), as `xqc run --pool`, and as the same N `true` in ONE container
+// `xargs -P F <engine run> IMAGE /bin/true` (a container a job, the floor of every tool that
+// starts one per job), as `xqc run --pool`, and as the same N `/bin/true` in ONE container
 // (`xargs -P F` inside it: what the jobs' own processes cost); then the last two with 2N jobs,
-// whose difference is what one more job costs in a running pool; alternated, medians.
+// whose difference is what one more job costs in a running pool; alternated, medians. The
+// job is the program /bin/true, a process in every row (bash would run `true` as a builtin,
+// which the one-container row would not).
 
 import { join } from "@std/path";
 import { type ImageEngine, imageFor } from "../tests/image.ts";
 import { median, timed } from "./measure.ts";
+
+/** Each job: a program, as in every row. */
+const JOB = "/bin/true";
 
 /** One engine's pool row. */
 export interface PoolResult {
@@ -70,8 +75,8 @@ function runArgv(engine: ImageEngine): string[] {
 export async function benchPool(bench: PoolBench): Promise<PoolResult[]> {
   const { jobs, forks, dir } = bench;
   const seq = Array.from({ length: jobs }, (_, i) => `${i}\n`).join("");
-  await Deno.writeTextFile(join(dir, "pool-jobs"), "true\n".repeat(jobs));
-  await Deno.writeTextFile(join(dir, "pool-jobs-2"), "true\n".repeat(2 * jobs));
+  await Deno.writeTextFile(join(dir, "pool-jobs"), `${JOB}\n`.repeat(jobs));
+  await Deno.writeTextFile(join(dir, "pool-jobs-2"), `${JOB}\n`.repeat(2 * jobs));
   const results: PoolResult[] = [];
   for (const engine of bench.engines) {
     const bare: number[] = [];
@@ -104,11 +109,11 @@ export async function benchPool(bench: PoolBench): Promise<PoolResult[]> {
         ...runArgv(engine),
         "sh",
         "-c",
-        `seq ${count} | xargs -P ${forks} -I{} true`,
+        `seq ${count} | xargs -P ${forks} -I{} ${JOB}`,
       ], dir)).ms;
     for (let pair = 0; pair < bench.pairs; pair++) {
       bare.push(
-        (await timed(["xargs", "-P", String(forks), "-I{}", ...runArgv(engine), "true"], dir, seq))
+        (await timed(["xargs", "-P", String(forks), "-I{}", ...runArgv(engine), JOB], dir, seq))
           .ms,
       );
       pool.push(await runPool("pool-jobs", join(dir, `pool-${engine}-${pair}`)));
