@@ -29,14 +29,16 @@ const RUNS_FD = 8;
  * A reader (a subshell, the only one that reads the requests) passes `run` on to the agent
  * and sends the signals itself, so the agent can wait for its job meanwhile.
  *
- * With a second argument, CHANNEL, it reads requests from the FIFO `CHANNEL.in` and reports
- * on the FIFO `CHANNEL.out` instead (the run holds both open, so neither open waits).
+ * With a second argument, CHANNEL (not empty), it reads requests from the FIFO `CHANNEL.in`
+ * and reports on the FIFO `CHANNEL.out` instead (the run holds both open, so neither open
+ * waits). Further arguments are cgroup folders the run made for the container, which the
+ * agent joins first.
  *
  * It says `ready PID MEMORY-CGROUP` first (`-` when it cannot tell). At the end of its stdin
  * (the run ended, or its client died) it sends SIGTERM to its job, again a second later,
  * SIGKILL 5 s later, ends the job as usual, and exits.
  *
- * @returns Bash, for `bash -c SCRIPT NAME JOB-FILE-NAME [CHANNEL]`.
+ * @returns Bash, for `bash -c SCRIPT NAME JOB-FILE-NAME [CHANNEL [CGROUP-DIR…]]`.
  * @example
  * ```ts
  * import { agentScript } from "./agent.ts";
@@ -51,6 +53,11 @@ export function agentScript(): string {
 xqc_agent_wrapper=$1
 if [ -n "$2" ]; then exec <"$2.in" ${fd}>"$2.out"; else exec ${fd}>&1; fi
 xqc_self=$BASHPID
+# The cgroup folders the run made for this container: the agent, and so its jobs, join them.
+if [ "$#" -gt 2 ]; then
+  shift 2
+  for xqc_agent_dir; do echo "$BASHPID" >"$xqc_agent_dir/cgroup.procs"; done 2>/dev/null
+fi
 xqc_agent_cgroup=-
 while IFS=: read -r _ xqc_agent_controllers xqc_agent_path; do
   case ",$xqc_agent_controllers," in *,memory,*) xqc_agent_cgroup=$xqc_agent_path ;; esac

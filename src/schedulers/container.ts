@@ -11,7 +11,7 @@ import {
   type ContainerSchedulerOptions,
   resolveContainerOptions,
 } from "./container_options.ts";
-import { resetMemoryPeak } from "../core/cgroups.ts";
+import { makeTrialCgroup, removeTrialCgroup, resetMemoryPeak } from "../core/cgroups.ts";
 import { WORKDIR_TAG } from "../core/process.ts";
 import { POOL_CHANNELS } from "../core/agent.ts";
 import { PooledJobs, type PoolSite } from "./pooled_jobs.ts";
@@ -348,7 +348,7 @@ export class ContainerScheduler extends SpawningScheduler {
       jobEnvs: (job) => launcher.jobEnvs(super.processEnv(job)),
       poolName: (n) => `${this.jobnamePrefix}-${this.runId}-pool-${n}`,
       poolKind: "container",
-      agentArgv: (image, resources, name) =>
+      agentArgv: (image, resources, name, cgroup) =>
         launcher.agentArgv(
           image ?? this.image,
           resources,
@@ -358,15 +358,23 @@ export class ContainerScheduler extends SpawningScheduler {
           fifos()
             ? `${this.mountedWorkdir.replace(/\/+$/, "")}/${POOL_CHANNELS}/${name}`
             : undefined,
+          cgroup,
         ),
       channel: (name) => fifos() ? join(this.workdir, POOL_CHANNELS, name) : null,
       agentEnv: () => ({ ...engine.clientEnv({}), [WORKDIR_TAG]: this.workdir }),
       nameOf: (name, pid) => engine.jobId(name, pid),
       remove: (container) => engine.removeContainers([container.name]),
-      // The container's own cgroup counts the job when the engine gives it one (its peak
-      // reset first); otherwise the trial joins one the run makes, as a single job's would.
+      // A container that has no cgroup of its own (apptainer) gets one the run makes, which
+      // its agent joins: no cgroup to make and join for each job.
+      containerCgroup: (name, resources) =>
+        engine.ownsCgroup(resources) ? null : makeTrialCgroup(this.workdirKey, name),
+      freeCgroup: (dirs) => {
+        removeTrialCgroup([...dirs]).catch(() => {});
+      },
+      // The container's cgroup counts the job (its peak reset first); without one, the trial
+      // joins one the run makes, as a single job's would.
       measure: (job, container, resources) => {
-        if (engine.ownsCgroup(resources)) {
+        if (engine.ownsCgroup(resources) || container.cgroup.length) {
           const peak = container.memoryCgroup !== null && resetMemoryPeak(container.memoryCgroup);
           return { kind: "pooled", peak };
         }

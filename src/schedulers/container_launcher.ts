@@ -217,6 +217,7 @@ export class ContainerLauncher {
    * @param wrapperName The file name of the jobs' wrappers.
    * @param channel The agent's FIFOs' path, without `.in`/`.out`, as the container sees it
    *   (none: it talks on its stdin and stdout).
+   * @param cgroup The cgroup folders the run made for the container, which its agent joins.
    * @returns The argv.
    */
   agentArgv(
@@ -226,13 +227,15 @@ export class ContainerLauncher {
     runId: string,
     wrapperName: string,
     channel?: string,
+    cgroup: readonly string[] = [],
   ): string[] {
     const agent = [
       "-c",
       agentScript(),
       "xqc-pool-agent",
       wrapperName,
-      ...(channel ? [channel] : []),
+      ...(channel || cgroup.length ? [channel ?? ""] : []),
+      ...cgroup,
     ];
     return this.engine.runArgv({
       ...this.#spec(image, resources, name),

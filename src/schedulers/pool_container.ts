@@ -65,6 +65,8 @@ export class PoolContainer {
   retired = false;
   /** The agent's memory cgroup, as /proc/self/cgroup says it (`null`: unknown). */
   memoryCgroup: string | null = null;
+  /** The cgroup folders the run made for it (its agent joins them), if any. */
+  cgroup: readonly string[] = [];
   /** Resolves when the agent is ready; rejects when the client ended first. */
   readonly ready: Promise<void>;
   /** Resolves when the client has exited. */

@@ -28,9 +28,21 @@ export interface PoolSite {
   readonly poolKind: string;
   /**
    * The argv that starts a pool container running the agent, which talks through the FIFOs
-   * that `channel` names, or on its stdin and stdout.
+   * that `channel` names, or on its stdin and stdout, and joins the cgroup folders given.
    */
-  agentArgv(image: string | null, resources: Resources, name: string): string[];
+  agentArgv(
+    image: string | null,
+    resources: Resources,
+    name: string,
+    cgroup: readonly string[],
+  ): string[];
+  /**
+   * Make a cgroup for a new container that would have none of its own to count its jobs in
+   * (its agent joins it), when the run can; `null` otherwise.
+   */
+  containerCgroup(name: string, resources: Resources): string[] | null;
+  /** Free a container's cgroup once the container has ended. */
+  freeCgroup(dirs: readonly string[]): void;
   /**
    * Where a pool container's agent talks through FIFOs (their path on this host, without
    * `.in`/`.out`), or `null` for its stdin and stdout.
@@ -101,14 +113,23 @@ export class PooledJobs {
     const key = JSON.stringify([image, resources]);
     const container = await this.#pool.acquire(key, () => {
       const name = site.poolName(++this.#count);
-      return new PoolContainer(
-        site.agentArgv(image, resources, name),
-        site.agentEnv(),
-        (pid) => site.nameOf(name, pid),
-        key,
-        site.poolKind,
-        site.channel(name) ?? undefined,
-      );
+      const cgroup = site.containerCgroup(name, resources) ?? [];
+      try {
+        const started = new PoolContainer(
+          site.agentArgv(image, resources, name, cgroup),
+          site.agentEnv(),
+          (pid) => site.nameOf(name, pid),
+          key,
+          site.poolKind,
+          site.channel(name) ?? undefined,
+        );
+        started.cgroup = cgroup;
+        if (cgroup.length) started.exited.then(() => site.freeCgroup(cgroup));
+        return started;
+      } catch (e) {
+        if (cgroup.length) site.freeCgroup(cgroup);
+        throw e;
+      }
     });
     let done = false;
     const finish = (reuse: boolean) => {
@@ -166,7 +187,12 @@ export class PooledJobs {
    */
   describe(job: Job): string {
     const site = this.#site;
-    const argv = site.agentArgv(site.imageOf(job), site.trialResources(job), site.poolName("N"));
+    const argv = site.agentArgv(
+      site.imageOf(job),
+      site.trialResources(job),
+      site.poolName("N"),
+      [],
+    );
     const agent = agentScript();
     return `# run by the agent of a pool ${site.poolKind}, started once with:\n# ${
       shellJoin(argv.map((word) => word === agent ? "<the pool agent>" : word))

@@ -121,6 +121,9 @@ export function slurmPoolSite(host: SlurmPoolHost, hooks: SlurmPoolHooks): PoolS
       return { kind: "pooled", peak: resetMemoryPeak(cgroup) };
     },
     measured: () => {},
+    // The allocation is the slot's cgroup when Slurm tracks jobs with cgroups.
+    containerCgroup: () => null,
+    freeCgroup: () => {},
     wrappedJobScript: (job) => host.wrappedJobScript(job),
     track: hooks.track,
     trialOf: hooks.trialOf,
