@@ -352,18 +352,25 @@ ${table}
 
 ${
     pools.length
-      ? `Pools: ${pools[0].jobs} trivial jobs at ${
+      ? `Pools: ${
+        pools[0].jobs
+      } trivial jobs, each the program \`/bin/true\` (a process in every row), at ${
         pools[0].forks
-      } forks as the bare loop above (a container a job),
-as \`xqc run --pool\` (one long-lived container a fork, each job a process in it), and as the
-same \`true\` commands run by \`xargs -P ${
+      } forks
+as a bare loop \`xargs -P ${
         pools[0].forks
-      }\` inside ONE container (what the jobs' own
-processes cost, with one container start); then the last two again with twice the jobs;
-alternated, medians. The overhead per pooled job, all in, is (pool − one container) / jobs: Deno's
-start, ${pools[0].forks} container starts and their ends, and for each job its files, its state
-records and its wrapper. The overhead of one more job in a running pool leaves out what a run pays
-once: ((pool of 2N − pool of N) − (one container of 2N − one container of N)) / N.
+      } -I{} <engine run> IMAGE /bin/true\` (a container a job), as
+\`xqc run --pool\` (one long-lived container a fork, each job a process in it), and as the same
+commands run by \`xargs -P ${
+        pools[0].forks
+      }\` inside ONE container (what the jobs' own processes cost, with one
+container start); then the last two again with twice the jobs; alternated, medians. The overhead
+per pooled job, all in, is (pool − one container) / jobs: Deno's start, ${
+        pools[0].forks
+      } container starts and
+their ends, and for each job its files, its state records and its agent's work. The overhead of one
+more job in a running pool leaves out what a run pays once: ((pool of 2N − pool of N) − (one
+container of 2N − one container of N)) / N.
 
 ${poolTable(pools)}
 
