@@ -119,6 +119,10 @@ xqc_agent_stop() {
 # cancelled allocation's, ends the agent as it would any process: its job is lost.)
 trap xqc_agent_stop USR2
 set -m
+# The job's variables, from its request (in the job's process, and for its postscript).
+xqc_agent_envs() {
+  [ "\${#xqc_agent_req[@]}" -le 3 ] || export "\${xqc_agent_req[@]:3}"
+}
 xqc_agent_run() {
   local id=\${xqc_agent_req[1]} meta=\${xqc_agent_req[2]}
   xqc_pool_id=$id
@@ -134,10 +138,7 @@ ${indent(writeRc(), 6)}
     echo "end $id $xqc_rc" >&${fd}
     return
   fi
-  (
-    [ "\${#xqc_agent_req[@]}" -gt 3 ] && export "\${xqc_agent_req[@]:3}"
-    xqc_job
-  ) </dev/null >>"$meta/${POOL_LOG}" 2>&1 ${runs}<&- &
+  (xqc_agent_envs; xqc_job) </dev/null >>"$meta/${POOL_LOG}" 2>&1 ${runs}<&- &
   xqc_child=$!
   [ -z "$xqc_agent_stopping" ] || xqc_agent_term
   if [ "$xqc_timeout" -gt 0 ]; then
@@ -155,10 +156,7 @@ ${indent(timeoutWatchdog(), 6)}
   xqc_usage
 ${indent(writeRc())}
   if declare -F xqc_after >/dev/null; then
-    (
-      [ "\${#xqc_agent_req[@]}" -gt 3 ] && export "\${xqc_agent_req[@]:3}"
-      xqc_after
-    ) </dev/null >>"$meta/${POOL_LOG}" 2>&1 ${fd}>&- ${runs}<&-
+    (xqc_agent_envs; xqc_after) </dev/null >>"$meta/${POOL_LOG}" 2>&1 ${fd}>&- ${runs}<&-
   fi
   echo "end $id $xqc_rc" >&${fd}
   xqc_child=
