@@ -5,7 +5,7 @@
 import { cgroupFunctions, cpuFunctions } from "./cgroup_script.ts";
 import { explainFunction, timeoutWatchdog, waitFunction, writeRc } from "./job_end.ts";
 import { shellQuoteLine } from "./shell.ts";
-import { indent } from "./wrapper.ts";
+import { indent, JOB_VARIABLES } from "./wrapper.ts";
 
 /** The file descriptor the agent and its jobs write their reports to. */
 export const AGENT_FD = 9;
@@ -17,13 +17,18 @@ const RUNS_FD = 8;
  * The agent's bash. It reads one request a line on stdin and reports on stdout:
  *
  * - `run ID METADIR [NAME=VALUE…]`: source `METADIR/<job file>` (the file's name is the
- *   agent's first argument; see pool_job.ts), run its `xqc_job` in a forked subshell that
- *   leads a process group of its own (job control is on), with the variables exported,
- *   stdin from /dev/null and stdout and stderr appended to `METADIR/job.pool.out`; the job
- *   reports `start ID PGID` and becomes its command. The agent waits for it (timing it out
- *   when the file says so), ends what it left in its group, writes `job.rc`, `job.status`
- *   and `job.usage`, runs `xqc_after` if the file has one, and reports `end ID RC`. Jobs run
- *   one after another. (Bash reads a pipe a byte at a time: requests are kept short.)
+ *   agent's first argument; see pool_job.ts), write RUNNING (4) to `job.status`, start the
+ *   job's process, which leads a process group of its own (job control is on), and report
+ *   `start ID PGID`. A plain job (a program with nothing to run before it) is started by the
+ *   agent's spawner, a subshell that only forks and waits; other jobs by the agent itself. The job's process exports the variables, runs the file's `xqc_before`
+ *   if it has one, and becomes its command (`exec`; a builtin runs in it), stdin from
+ *   /dev/null, stdout and stderr in `job.stdout` and `job.stderr` (what the set-up says, in
+ *   `job.pool.out`). The agent waits for it (timing it out when the file says so), ends what
+ *   it left in its group, writes `job.usage`, `job.rc` and `job.status`, runs the file's
+ *   `xqc_after` if it has one, and reports `end ID RC`. Jobs run one after another. (Bash
+ *   reads a pipe a byte at a time: requests are kept short.) After a fork, every page of
+ *   memory a process writes costs it a page fault, most of a pooled job's cost: the agent,
+ *   which writes many pages a job, forks none for a plain job.
  * - `kill ID SIGNAL PGID`: signal the job's process group (TERM, KILL, INT or HUP).
  *
  * A reader (a subshell, the only one that reads the requests) passes `run` on to the agent
@@ -123,44 +128,139 @@ set -m
 xqc_agent_envs() {
   [ "\${#xqc_agent_req[@]}" -le 3 ] || export "\${xqc_agent_req[@]:3}"
 }
-xqc_agent_run() {
-  local id=\${xqc_agent_req[1]} meta=\${xqc_agent_req[2]}
-  xqc_pool_id=$id
-  unset -f xqc_job xqc_after xqc_usage xqc_enter
-  unset xqc_cgroup_dirs xqc_cpu_base xqc_times_base xqc_oom_before
-  xqc_meta=$meta xqc_timed_out=0 xqc_watch= xqc_child= xqc_agent_escalation=
-  if ! . "$meta/$xqc_agent_wrapper" >>"$meta/${POOL_LOG}" 2>&1 || ! declare -F xqc_job >/dev/null; then
-    xqc_meta=$meta xqc_rc=127
-    echo "xqc: the job's file could not be read: $meta/$xqc_agent_wrapper" >>"$meta/job.stderr"
-    {
-${indent(writeRc(), 6)}
-    } 2>/dev/null
-    echo "end $id $xqc_rc" >&${fd}
-    return
+# The agent's own cgroup counts its jobs (a container's, or one the run made for it): its
+# CPU count (v1 cpuacct.usage in ns; v2 cpu.stat, whose first line is usage_usec) and its
+# peak, looked up once.
+xqc_cgroup_file cpuacct cpuacct.usage
+xqc_agent_cpu=$xqc_file xqc_agent_cpu_unit=1000000
+if [ -z "$xqc_agent_cpu" ]; then
+  xqc_cgroup_file "" cpu.stat
+  xqc_agent_cpu=$xqc_file xqc_agent_cpu_unit=1000
+fi
+xqc_cgroup_file memory memory.max_usage_in_bytes
+[ -n "$xqc_file" ] || xqc_cgroup_file "" memory.peak
+xqc_agent_peak=$xqc_file
+# A job whose file could not be read ends at once, rc 127.
+xqc_agent_unread() {
+  xqc_rc=127
+  echo "xqc: the job's file could not be read: $xqc_meta/$xqc_agent_wrapper" >>"$xqc_meta/job.stderr"
+  {
+${indent(writeRc(), 4)}
+  } 2>/dev/null
+  echo "end $xqc_pool_id $xqc_rc" >&${fd}
+}
+# The usage of a job in the agent's cgroup: its peak, when the run reset it before the job;
+# its CPU from the count before it (xqc_cpu_base), else from the agent's \`times\`.
+xqc_agent_usage() {
+  local peak= cpu= how=cgroup word
+  [ -z "$xqc_peak" ] || read -r peak <"$xqc_agent_peak"
+  if [ -n "$xqc_cpu_base" ] && read -r word cpu <"$xqc_agent_cpu"; then
+    cpu=$(((\${cpu:-$word} - xqc_cpu_base) / xqc_agent_cpu_unit))
+  else
+    xqc_times_read
+    cpu=$((xqc_times - \${xqc_times_base:-0})) how=times
   fi
-  (xqc_agent_envs; xqc_job) </dev/null >>"$meta/${POOL_LOG}" 2>&1 ${runs}<&- &
-  xqc_child=$!
+  printf 'start=%s\\nend=%s\\npeak_rss=%s\\ncpu_ms=%s\\nmeasured=%s\\n' "$xqc_start" \\
+    "$EPOCHREALTIME" "$peak" "$cpu" "$how" >"$xqc_meta/job.usage"
+} 2>/dev/null
+# The spawner, a subshell of the agent's, starts each plain job (a program with nothing to
+# run before it) and waits for it: it is told the job's metadir, how many variables follow,
+# the variables and the command, and says the job's pid (its process leads a group of its
+# own), then its status. The agent then forks nothing for the job. After a fork, each page
+# of memory a process writes costs it a page fault, which is most of what a pooled job
+# costs beyond its own process, and the agent writes many pages a job; the spawner few.
+xqc_spawner() {
+  local line
+  set -m
+  while IFS= read -r line; do
+    eval "xqc_spawn=($line)" 2>/dev/null || continue
+    (
+      export "\${xqc_spawn[@]:2:xqc_spawn[1]}"
+      exec "\${xqc_spawn[@]:2+xqc_spawn[1]}" >"\${xqc_spawn[0]}/job.stdout" 2>"\${xqc_spawn[0]}/job.stderr" </dev/null
+    ) &
+    echo "$!"
+    wait "$!"; echo "$?"
+  done
+}
+# The spawner's next line, in xqc_said. A trap that lands meanwhile (a timeout, the end of
+# the requests) runs, and the reading goes on. Without a spawner the agent cannot go on.
+xqc_spawn_read() {
+  local part status
+  xqc_said=
+  while :; do
+    IFS= read -r -u "\${XQC_SPAWN[0]}" part && { xqc_said+=$part; return; }
+    status=$?
+    [ "$status" -gt 128 ] || exit 1
+    xqc_said+=$part
+  done
+}
+xqc_agent_run() {
+  xqc_pool_id=\${xqc_agent_req[1]} xqc_meta=\${xqc_agent_req[2]}
+  # What the last job's file defined goes.
+  unset -f xqc_before xqc_after xqc_usage
+  unset xqc_cgroup_dirs xqc_cpu_base xqc_times_base xqc_oom_before
+  xqc_loaded= xqc_hooks= xqc_timed_out=0 xqc_watch= xqc_child= xqc_agent_escalation=
+  . "$xqc_meta/$xqc_agent_wrapper" >>"$xqc_meta/${POOL_LOG}" 2>&1
+  [ -n "$xqc_loaded" ] || { xqc_agent_unread; return; }
+  xqc_start=$EPOCHREALTIME
+  # The count of the agent's cgroup (v1 cpuacct.usage, one number; v2 cpu.stat's first
+  # line, usage_usec N), else the agent's \`times\`.
+  if [ "$xqc_measure" != pooled ]; then
+    :
+  elif [ -n "$xqc_agent_cpu" ] && read -r xqc_cpu_base xqc_cpu <"$xqc_agent_cpu"; then
+    xqc_cpu_base=\${xqc_cpu:-$xqc_cpu_base}
+  else
+    xqc_times_read; xqc_times_base=$xqc_times
+  fi 2>/dev/null
+  echo 4 >"$xqc_meta/job.status"
+  # The job's process leads a process group of its own (job control is on).
+  local spawned=
+  if [ -n "$xqc_exec" ] && [ -z "$xqc_hooks" ]; then
+    # The job's variables: those its file exported, and its request's.
+    xqc_vars=(${
+    JOB_VARIABLES.map((name) => `"${name}=$${name}"`).join(" ")
+  } "\${xqc_agent_req[@]:3}")
+    printf -v xqc_said '%q ' "$xqc_meta" "\${#xqc_vars[@]}" "\${xqc_vars[@]}" "\${xqc_cmd[@]}"
+    echo "$xqc_said" >&"\${XQC_SPAWN[1]}"
+    xqc_spawn_read
+    xqc_child=$xqc_said spawned=1
+  else
+    (
+      xqc_agent_envs
+      [[ $xqc_hooks != *before* ]] || xqc_before
+      [ -z "$xqc_exec" ] || exec "\${xqc_cmd[@]}" >"$xqc_meta/job.stdout" 2>"$xqc_meta/job.stderr" </dev/null ${fd}>&-
+      "\${xqc_cmd[@]}" >"$xqc_meta/job.stdout" 2>"$xqc_meta/job.stderr" </dev/null ${fd}>&-
+    ) </dev/null >>"$xqc_meta/${POOL_LOG}" 2>&1 ${runs}<&- &
+    xqc_child=$!
+  fi
+  echo "start $xqc_pool_id $xqc_child" >&${fd}
   [ -z "$xqc_agent_stopping" ] || xqc_agent_term
   if [ "$xqc_timeout" -gt 0 ]; then
     {
 ${indent(timeoutWatchdog(), 6)}
     } ${fd}>&- ${runs}<&-
   fi
-  xqc_wait
+  if [ -n "$spawned" ]; then
+    xqc_spawn_read
+    xqc_rc=$xqc_said
+  else
+    xqc_wait
+  fi
   [ -z "$xqc_watch" ] || { kill -TERM "$xqc_watch"; wait "$xqc_watch"; } 2>/dev/null
   [ -z "$xqc_agent_escalation" ] || { kill -TERM "$xqc_agent_escalation"; wait "$xqc_agent_escalation"; } 2>/dev/null
   [ "$xqc_timed_out" = 1 ] && xqc_rc=124
   # What the job left in its group goes with it.
   kill -KILL -- -"$xqc_child" 2>/dev/null
   xqc_explain
-  xqc_usage
+  if [ "$xqc_measure" = pooled ]; then xqc_agent_usage; else xqc_usage; fi
 ${indent(writeRc())}
-  if declare -F xqc_after >/dev/null; then
-    (xqc_agent_envs; xqc_after) </dev/null >>"$meta/${POOL_LOG}" 2>&1 ${fd}>&- ${runs}<&-
+  if [[ $xqc_hooks == *after* ]]; then
+    (xqc_agent_envs; xqc_after) </dev/null >>"$xqc_meta/${POOL_LOG}" 2>&1 ${fd}>&- ${runs}<&-
   fi
-  echo "end $id $xqc_rc" >&${fd}
+  echo "end $xqc_pool_id $xqc_rc" >&${fd}
   xqc_child=
 }
+coproc XQC_SPAWN { xqc_spawner ${fd}>&- ${runs}<&-; }
 while [ -z "$xqc_agent_stopping" ] && IFS= read -r -u ${runs} xqc_agent_line; do
   eval "xqc_agent_req=($xqc_agent_line)" 2>/dev/null || continue
   [ "\${xqc_agent_req[0]}" = run ] && xqc_agent_run

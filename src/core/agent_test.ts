@@ -134,6 +134,28 @@ Deno.test("the pool agent runs jobs with their own variables and reports start a
   }
 });
 
+Deno.test("a plain pooled job (a program, no hooks) gets its variables, and only its own", async () => {
+  const root = await tempDir();
+  const agent = new Agent();
+  try {
+    await agent.waitLine(/^ready /);
+    const meta = await job(root, 4, [
+      "bash",
+      "-c",
+      'printf "%s|%s|%s" "$A" "$XQUTE_JOB_INDEX" "$XQUTE_JOB_METADIR"',
+    ]);
+    await agent.send(runRequest("4.1", meta, { A: "x 'y'\n$(z)" }));
+    await agent.waitLine(/^end 4\.1 0$/);
+    assertEquals(await Deno.readTextFile(join(meta, "job.stdout")), `x 'y'\n$(z)|4|${meta}`);
+    const next = await job(root, 5, ["bash", "-c", 'echo "[${A-unset}|$XQUTE_JOB_INDEX]"']);
+    await agent.send(runRequest("5.1", next, {}));
+    await agent.waitLine(/^end 5\.1 0$/);
+    assertEquals(await Deno.readTextFile(join(next, "job.stdout")), "[unset|5]\n");
+  } finally {
+    await agent.close();
+  }
+});
+
 Deno.test("the pool agent runs a program as the job's process, a builtin in it; rc 127 is told", async () => {
   const root = await tempDir();
   const agent = new Agent();

@@ -1,24 +1,27 @@
 // A job in a pool container: the file its agent sources, which says how to run the job and
-// how to end it. The agent itself waits for the job and ends it (see agent.ts).
+// how to end it. The agent itself forks the job, waits for it and ends it (see agent.ts).
 
-import { AGENT_FD } from "./agent.ts";
 import { cgroupJoin, usageBase, usageFunction } from "./cgroup_script.ts";
 import { shellQuote } from "./shell.ts";
 import { commandWords, indent, jobVariables, section, type WrapperParts } from "./wrapper.ts";
 
 /**
- * Render the file a pool's agent sources for a job. Sourced, it sets the job's variables
- * and reads what its usage counts from (in the agent, right before the job starts), and
- * defines:
+ * Render the file a pool's agent sources for a job, in the agent, right before the job
+ * starts. It sets the job's variables, its command (`xqc_cmd`) and how it runs: `xqc_exec`
+ * is 1 when the job's process becomes the command (a program) and empty when the command
+ * runs in that process (a bash builtin). It says how its usage is measured: `xqc_measure`
+ * is `pooled` when the agent reads its own cgroup, which the container's earlier jobs used
+ * (`xqc_peak` is 1 when the run reset the peak before the job), and otherwise the file
+ * defines `xqc_usage` and reads where the CPU time counts from. It defines only the hooks
+ * the job has, and names them in `xqc_hooks`:
  *
- * - `xqc_job`, run in the job's own process (a subshell of the agent that leads a process
- *   group of its own): it joins the trial's cgroup when the run made one, runs the set-up,
- *   writes RUNNING (4) to `job.status`, reports `start ID PGID` on the agent's channel, runs
- *   the prescript and the plugins' snippets, and then becomes the command (`exec`), its
- *   stdout and stderr in `job.stdout` and `job.stderr`;
- * - `xqc_usage`, which the agent runs once the job has ended;
+ * - `xqc_before`, run in the job's process before the command: it joins the trial's cgroup
+ *   when the run made one, and runs the set-up, the plugins' init snippets, the prescript
+ *   and the plugins' prep snippets (which may change `xqc_cmd`);
  * - `xqc_after`, when the job has a postscript or plugins' end snippets: run by the agent
  *   in a subshell, with the job's variables, after `job.rc` is written.
+ *
+ * Its last line sets `xqc_loaded`: a file cut short does not run.
  *
  * @param parts The pieces of the job (the shebang is not used).
  * @returns Bash.
@@ -35,9 +38,56 @@ import { commandWords, indent, jobVariables, section, type WrapperParts } from "
  */
 export function renderPoolJob(parts: WrapperParts): string {
   const measure = parts.measure ?? { kind: "none" };
+  const setUp = section("scheduler set-up", parts.wrapperInit);
+  const before = [
+    measure.kind === "join" ? cgroupJoin(measure) : "",
+    parts.wrapperInit,
+    parts.init,
+    parts.prescript,
+    parts.prep,
+  ].some((code) => code?.trim());
   const after = [parts.postscript, parts.end].some((code) => code?.trim());
+  const hooks = [before ? "before" : "", after ? "after" : ""].filter(Boolean).join(" ");
   return `# Job ${parts.index}, trial ${parts.trial}: written by @xq/container, for a pool's agent.
 ${jobVariables(parts)}
+xqc_cmd=(${commandWords(parts.cmd)})
+# 1: the job's process becomes the command; empty: a builtin, run in that process.
+xqc_exec=${runsAsBuiltin(parts) ? "" : "1"}
+${measureLines(parts)}
+${
+    before
+      ? `xqc_before() {
+${indent(cgroupJoin(measure))}
+${indent(setUp)}
+${indent(section("plugins: onJobcmdInit", parts.init))}
+${indent(section("prescript", parts.prescript))}
+${indent(section("plugins: onJobcmdPrep", parts.prep))}
+}`
+      : "# set-up, plugins' snippets and prescript: none"
+  }
+${
+    after
+      ? `xqc_after() {
+${indent(setUp)}
+${indent(section("postscript", parts.postscript))}
+${indent(section("plugins: onJobcmdEnd", parts.end))}
+}`
+      : "# postscript and plugins' end snippets: none"
+  }
+xqc_hooks=${shellQuote(hooks)}
+xqc_loaded=1
+`;
+}
+
+function measureLines(parts: WrapperParts): string {
+  const measure = parts.measure ?? { kind: "none" };
+  const oom = parts.memoryLimit ? "xqc_oom_kills; xqc_oom_before=$xqc_oom" : "# memory limit: none";
+  if (measure.kind === "pooled") {
+    return `# usage: the agent's own cgroup, the container's, counted from the job's start
+xqc_measure=pooled xqc_peak=${measure.peak ? 1 : ""}
+${oom}`;
+  }
+  return `xqc_measure=${measure.kind}
 ${
     measure.kind === "join"
       ? `# The agent reads the usage of the cgroup the job joins.\nxqc_cgroup_dirs=(${
@@ -45,35 +95,9 @@ ${
       })`
       : "# usage: read where the agent is"
   }
-xqc_enter() {
-  :
-${indent(section("scheduler set-up", parts.wrapperInit))}
-}
-xqc_job() {
-${indent(cgroupJoin(measure))}
-  xqc_enter
-  echo 4 >"$xqc_meta/job.status"
-${indent(section("plugins: onJobcmdInit", parts.init))}
-  echo "start $xqc_pool_id $BASHPID" >&${AGENT_FD}
-${indent(section("prescript", parts.prescript))}
-  xqc_cmd=(${commandWords(parts.cmd)})
-${indent(section("plugins: onJobcmdPrep", parts.prep))}
-  ${runCommand(parts)} >"$xqc_meta/job.stdout" 2>"$xqc_meta/job.stderr" </dev/null ${AGENT_FD}>&-
-}
 ${usageFunction(measure)}
-${
-    after
-      ? `xqc_after() {
-  xqc_enter
-${indent(section("postscript", parts.postscript))}
-${indent(section("plugins: onJobcmdEnd", parts.end))}
-}`
-      : "# postscript and plugins' end snippets: none"
-  }
-xqc_start=$EPOCHREALTIME
-${parts.memoryLimit ? "xqc_oom_kills; xqc_oom_before=$xqc_oom" : "# memory limit: none"}
-${usageBase(measure)}
-`;
+${oom}
+${usageBase(measure)}`;
 }
 
 /**
@@ -88,9 +112,8 @@ const BASH_BUILTINS = new Set(
     "ulimit umask unalias unset wait").split(" "),
 );
 
-function runCommand(parts: WrapperParts): string {
+function runsAsBuiltin(parts: WrapperParts): boolean {
   // The job's process becomes the command; a builtin has no program to become: it runs in
-  // the job's process, which ends with it (the last command of the subshell).
-  const builtin = typeof parts.cmd !== "string" && BASH_BUILTINS.has(parts.cmd[0]);
-  return builtin ? '"\${xqc_cmd[@]}"' : 'exec "\${xqc_cmd[@]}"';
+  // the job's process, which ends with it.
+  return typeof parts.cmd !== "string" && BASH_BUILTINS.has(parts.cmd[0]);
 }

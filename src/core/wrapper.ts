@@ -132,6 +132,9 @@ ${timeout ? timedRun() : foregroundRun()}
 `;
 }
 
+/** The variables every job gets, whichever way it runs. */
+export const JOB_VARIABLES = ["XQUTE_JOB_INDEX", "XQUTE_METADIR", "XQUTE_JOB_METADIR"] as const;
+
 /**
  * The job's variables, exported (`XQUTE_JOB_INDEX`, `XQUTE_METADIR`, `XQUTE_JOB_METADIR`),
  * and the wrapper's own: `xqc_meta`, and what the end of the job says (`xqc_timeout`,
@@ -142,9 +145,12 @@ ${timeout ? timedRun() : foregroundRun()}
  */
 export function jobVariables(parts: WrapperParts): string {
   const program = typeof parts.cmd === "string" ? "bash -c" : parts.cmd[0];
-  return `export XQUTE_JOB_INDEX=${parts.index}
-export XQUTE_METADIR=${shellQuote(parts.mountedWorkdir)}
-export XQUTE_JOB_METADIR=${shellQuote(parts.mountedMetadir)}
+  const values: Record<(typeof JOB_VARIABLES)[number], string> = {
+    XQUTE_JOB_INDEX: String(parts.index),
+    XQUTE_METADIR: shellQuote(parts.mountedWorkdir),
+    XQUTE_JOB_METADIR: shellQuote(parts.mountedMetadir),
+  };
+  return `${JOB_VARIABLES.map((name) => `export ${name}=${values[name]}`).join("\n")}
 xqc_meta=$XQUTE_JOB_METADIR
 xqc_timeout=${parts.timeout && parts.timeout > 0 ? parts.timeout : 0}
 xqc_limit=${parts.memoryLimit ? shellQuote(parts.memoryLimit) : ""}
