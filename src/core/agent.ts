@@ -128,18 +128,6 @@ set -m
 xqc_agent_envs() {
   [ "\${#xqc_agent_req[@]}" -le 3 ] || export "\${xqc_agent_req[@]:3}"
 }
-# The agent's own cgroup counts its jobs (a container's, or one the run made for it): its
-# CPU count (v1 cpuacct.usage in ns; v2 cpu.stat, whose first line is usage_usec) and its
-# peak, looked up once.
-xqc_cgroup_file cpuacct cpuacct.usage
-xqc_agent_cpu=$xqc_file xqc_agent_cpu_unit=1000000
-if [ -z "$xqc_agent_cpu" ]; then
-  xqc_cgroup_file "" cpu.stat
-  xqc_agent_cpu=$xqc_file xqc_agent_cpu_unit=1000
-fi
-xqc_cgroup_file memory memory.max_usage_in_bytes
-[ -n "$xqc_file" ] || xqc_cgroup_file "" memory.peak
-xqc_agent_peak=$xqc_file
 # A job whose file could not be read ends at once, rc 127.
 xqc_agent_unread() {
   xqc_rc=127
@@ -149,20 +137,6 @@ ${indent(writeRc(), 4)}
   } 2>/dev/null
   echo "end $xqc_pool_id $xqc_rc" >&${fd}
 }
-# The usage of a job in the agent's cgroup: its peak, when the run reset it before the job;
-# its CPU from the count before it (xqc_cpu_base), else from the agent's \`times\`.
-xqc_agent_usage() {
-  local peak= cpu= how=cgroup word
-  [ -z "$xqc_peak" ] || read -r peak <"$xqc_agent_peak"
-  if [ -n "$xqc_cpu_base" ] && read -r word cpu <"$xqc_agent_cpu"; then
-    cpu=$(((\${cpu:-$word} - xqc_cpu_base) / xqc_agent_cpu_unit))
-  else
-    xqc_times_read
-    cpu=$((xqc_times - \${xqc_times_base:-0})) how=times
-  fi
-  printf 'start=%s\\nend=%s\\npeak_rss=%s\\ncpu_ms=%s\\nmeasured=%s\\n' "$xqc_start" \\
-    "$EPOCHREALTIME" "$peak" "$cpu" "$how" >"$xqc_meta/job.usage"
-} 2>/dev/null
 # The spawner, a subshell of the agent's, starts each plain job (a program with nothing to
 # run before it) and waits for it: it is told the job's metadir, how many variables follow,
 # the variables and the command, and says the job's pid (its process leads a group of its
@@ -202,16 +176,6 @@ xqc_agent_run() {
   xqc_loaded= xqc_hooks= xqc_timed_out=0 xqc_watch= xqc_child= xqc_agent_escalation=
   . "$xqc_meta/$xqc_agent_wrapper" >>"$xqc_meta/${POOL_LOG}" 2>&1
   [ -n "$xqc_loaded" ] || { xqc_agent_unread; return; }
-  xqc_start=$EPOCHREALTIME
-  # The count of the agent's cgroup (v1 cpuacct.usage, one number; v2 cpu.stat's first
-  # line, usage_usec N), else the agent's \`times\`.
-  if [ "$xqc_measure" != pooled ]; then
-    :
-  elif [ -n "$xqc_agent_cpu" ] && read -r xqc_cpu_base xqc_cpu <"$xqc_agent_cpu"; then
-    xqc_cpu_base=\${xqc_cpu:-$xqc_cpu_base}
-  else
-    xqc_times_read; xqc_times_base=$xqc_times
-  fi 2>/dev/null
   echo 4 >"$xqc_meta/job.status"
   # The job's process leads a process group of its own (job control is on).
   local spawned=
@@ -252,7 +216,7 @@ ${indent(timeoutWatchdog(), 6)}
   # What the job left in its group goes with it.
   kill -KILL -- -"$xqc_child" 2>/dev/null
   xqc_explain
-  if [ "$xqc_measure" = pooled ]; then xqc_agent_usage; else xqc_usage; fi
+  xqc_usage
 ${indent(writeRc())}
   if [[ $xqc_hooks == *after* ]]; then
     (xqc_agent_envs; xqc_after) </dev/null >>"$xqc_meta/${POOL_LOG}" 2>&1 ${fd}>&- ${runs}<&-

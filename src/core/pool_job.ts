@@ -9,11 +9,9 @@ import { commandWords, indent, jobVariables, section, type WrapperParts } from "
  * Render the file a pool's agent sources for a job, in the agent, right before the job
  * starts. It sets the job's variables, its command (`xqc_cmd`) and how it runs: `xqc_exec`
  * is 1 when the job's process becomes the command (a program) and empty when the command
- * runs in that process (a bash builtin). It says how its usage is measured: `xqc_measure`
- * is `pooled` when the agent reads its own cgroup, which the container's earlier jobs used
- * (`xqc_peak` is 1 when the run reset the peak before the job), and otherwise the file
- * defines `xqc_usage` and reads where the CPU time counts from. It defines only the hooks
- * the job has, and names them in `xqc_hooks`:
+ * runs in that process (a bash builtin). It defines `xqc_usage`, which the agent runs once
+ * the job has ended, and reads where the job's CPU time counts from. Of the hooks, it
+ * defines only those the job has, and names them in `xqc_hooks`:
  *
  * - `xqc_before`, run in the job's process before the command: it joins the trial's cgroup
  *   when the run made one, and runs the set-up, the plugins' init snippets, the prescript
@@ -81,14 +79,7 @@ xqc_loaded=1
 
 function measureLines(parts: WrapperParts): string {
   const measure = parts.measure ?? { kind: "none" };
-  const oom = parts.memoryLimit ? "xqc_oom_kills; xqc_oom_before=$xqc_oom" : "# memory limit: none";
-  if (measure.kind === "pooled") {
-    return `# usage: the agent's own cgroup, the container's, counted from the job's start
-xqc_measure=pooled xqc_peak=${measure.peak ? 1 : ""}
-${oom}`;
-  }
-  return `xqc_measure=${measure.kind}
-${
+  return `${
     measure.kind === "join"
       ? `# The agent reads the usage of the cgroup the job joins.\nxqc_cgroup_dirs=(${
         measure.dirs.map(shellQuote).join(" ")
@@ -96,7 +87,8 @@ ${
       : "# usage: read where the agent is"
   }
 ${usageFunction(measure)}
-${oom}
+xqc_start=$EPOCHREALTIME
+${parts.memoryLimit ? "xqc_oom_kills; xqc_oom_before=$xqc_oom" : "# memory limit: none"}
 ${usageBase(measure)}`;
 }
 
