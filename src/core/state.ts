@@ -166,6 +166,7 @@ export class StateStore {
   #writing: Promise<boolean> | null = null;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #lastError: unknown = null;
+  #timedFailures = 0;
 
   /**
    * A store over an open Kv.
@@ -273,18 +274,37 @@ export class StateStore {
     this.#kv.close();
   }
 
-  #schedule(): void {
+  /** Arm the window's timer: when it fires, what is pending then is written once. */
+  #schedule(delayMs = COMMIT_WINDOW_MS): void {
     if (this.#timer !== undefined) return;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
-      this.flush().then((ok) => {
-        if (!ok) {
-          this.#logger.warn(
-            `writing ${this.path} keeps failing (${errorText(this.#lastError)}); trying again`,
-          );
-        }
-      });
-    }, COMMIT_WINDOW_MS);
+      this.#writeWindow();
+    }, delayMs);
+  }
+
+  /**
+   * The timer's write: one pass, never a loop, so that a steady stream of changes makes one
+   * commit a window. What changes meanwhile has armed the next window; a failure is tried
+   * again after a growing pause, and told every {@linkcode RETRIES} failures.
+   */
+  async #writeWindow(): Promise<void> {
+    if (this.#writing) {
+      await this.#writing;
+      if (this.#pendingRun || this.#pendingJobs.size) this.#schedule();
+      return;
+    }
+    this.#writing = this.#writeOnce().finally(() => this.#writing = null);
+    if (await this.#writing) {
+      this.#timedFailures = 0;
+      return;
+    }
+    if (++this.#timedFailures % (RETRIES + 1) === 0) {
+      this.#logger.warn(
+        `writing ${this.path} keeps failing (${errorText(this.#lastError)}); trying again`,
+      );
+    }
+    this.#schedule(Math.min(2000, 25 * 2 ** Math.min(this.#timedFailures, 7)));
   }
 
   /** One pass over what is pending; what fails goes back to pending unless replaced since. */

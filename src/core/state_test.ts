@@ -119,3 +119,47 @@ Deno.test("StateStore gathers the changes of a commit window into one commit, un
     await store.close();
   }
 });
+
+Deno.test("StateStore makes one commit a window under a steady stream of changes", async () => {
+  const dir = await tempDir();
+  const path = join(dir, "state.kv");
+  const kv = await Deno.openKv(path);
+  // The real Kv, with its commits counted.
+  let commits = 0;
+  const counted = new Proxy(kv, {
+    get(target, name) {
+      if (name !== "atomic") return Reflect.get(target, name, target).bind?.(target);
+      return () => {
+        const op = target.atomic();
+        return new Proxy(op, {
+          get(inner, key) {
+            if (key === "commit") commits++;
+            const value = Reflect.get(inner, key, inner);
+            return typeof value === "function" ? value.bind(inner) : value;
+          },
+        });
+      };
+    },
+  }) as Deno.Kv;
+  const store = new StateStore(path, counted);
+  const spanMs = 20 * COMMIT_WINDOW_MS;
+  const started = Date.now();
+  let index = 0;
+  while (Date.now() - started < spanMs) {
+    store.putJob(record(index, `echo ${index}`));
+    index++;
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  const elapsed = Date.now() - started;
+  await store.close();
+  const windows = Math.ceil(elapsed / COMMIT_WINDOW_MS);
+  assert(commits <= windows + 2, `${commits} commits for ${index} changes in ${windows} windows`);
+  const reader = await Deno.openKv(path);
+  try {
+    let stored = 0;
+    for await (const _ of reader.list({ prefix: ["job"] })) stored++;
+    assertEquals(stored, index);
+  } finally {
+    reader.close();
+  }
+});
