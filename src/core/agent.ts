@@ -4,7 +4,7 @@
 
 import { cgroupFunctions, cpuFunctions } from "./cgroup_script.ts";
 import { explainFunction, timeoutWatchdog, waitFunction, writeRc } from "./job_end.ts";
-import { shellQuoteLine } from "./shell.ts";
+import { shellQuote, shellQuoteLine } from "./shell.ts";
 import { indent, JOB_VARIABLES } from "./wrapper.ts";
 
 /** The file descriptor the agent and its jobs write their reports to. */
@@ -13,6 +13,19 @@ export const AGENT_FD = 9;
 /** The agent's file descriptor of the `run` requests its reader passes on. */
 const RUNS_FD = 8;
 
+/** The spawner's bash (see the agent's). Job control gives each job a process group. */
+const SPAWNER = `set -m
+while IFS= read -r line; do
+  eval "xqc_spawn=($line)" 2>/dev/null || continue
+  (
+    export "\${xqc_spawn[@]:2:xqc_spawn[1]}"
+    exec "\${xqc_spawn[@]:2+xqc_spawn[1]}" >"\${xqc_spawn[0]}/job.stdout" 2>"\${xqc_spawn[0]}/job.stderr" </dev/null
+  ) &
+  echo "$!"
+  wait "$!"; echo "$?"
+done
+`;
+
 /**
  * The agent's bash. It reads one request a line on stdin and reports on stdout:
  *
@@ -20,10 +33,10 @@ const RUNS_FD = 8;
  *   agent's first argument; see pool_job.ts), write RUNNING (4) to `job.status`, start the
  *   job's process, which leads a process group of its own (job control is on), and report
  *   `start ID PGID`. A plain job (a program with nothing to run before it) is started by the
- *   agent's spawner, a subshell that only forks and waits; other jobs by the agent itself. The job's process exports the variables, runs the file's `xqc_before`
- *   if it has one, and becomes its command (`exec`; a builtin runs in it), stdin from
- *   /dev/null, stdout and stderr in `job.stdout` and `job.stderr` (what the set-up says, in
- *   `job.pool.out`). The agent waits for it (timing it out when the file says so), ends what
+ *   agent's spawner, a small bash that only forks and waits; other jobs by the agent itself.
+ *   The job's process exports the variables, runs the file's `xqc_before` if it has one, and
+ *   becomes its command (`exec`; a builtin runs in it), stdin from /dev/null, stdout and
+ *   stderr in `job.stdout` and `job.stderr` (what the hooks say, in `job.pool.out`). The agent waits for it (timing it out when the file says so), ends what
  *   it left in its group, writes `job.usage`, `job.rc` and `job.status`, runs the file's
  *   `xqc_after` if it has one, and reports `end ID RC`. Jobs run one after another. (Bash
  *   reads a pipe a byte at a time: requests are kept short.) After a fork, every page of
@@ -137,25 +150,13 @@ ${indent(writeRc(), 4)}
   } 2>/dev/null
   echo "end $xqc_pool_id $xqc_rc" >&${fd}
 }
-# The spawner, a subshell of the agent's, starts each plain job (a program with nothing to
-# run before it) and waits for it: it is told the job's metadir, how many variables follow,
-# the variables and the command, and says the job's pid (its process leads a group of its
-# own), then its status. The agent then forks nothing for the job. After a fork, each page
-# of memory a process writes costs it a page fault, which is most of what a pooled job
-# costs beyond its own process, and the agent writes many pages a job; the spawner few.
-xqc_spawner() {
-  local line
-  set -m
-  while IFS= read -r line; do
-    eval "xqc_spawn=($line)" 2>/dev/null || continue
-    (
-      export "\${xqc_spawn[@]:2:xqc_spawn[1]}"
-      exec "\${xqc_spawn[@]:2+xqc_spawn[1]}" >"\${xqc_spawn[0]}/job.stdout" 2>"\${xqc_spawn[0]}/job.stderr" </dev/null
-    ) &
-    echo "$!"
-    wait "$!"; echo "$?"
-  done
-}
+# The spawner, a bash of its own (its memory is small, which makes its forks cheaper), starts
+# each plain job (a program with nothing to run before it) and waits for it: it is told the
+# job's metadir, how many variables follow, the variables and the command, and says the job's
+# pid (its process leads a group of its own), then its status. The agent then forks nothing
+# for the job. After a fork, each page of memory a process writes costs it a page fault,
+# which is most of what a pooled job costs beyond its own process.
+xqc_spawner=${shellQuote(SPAWNER)}
 # The spawner's next line, in xqc_said. A trap that lands meanwhile (a timeout, the end of
 # the requests) runs, and the reading goes on. Without a spawner the agent cannot go on.
 xqc_spawn_read() {
@@ -174,8 +175,14 @@ xqc_agent_run() {
   unset -f xqc_before xqc_after xqc_usage
   unset xqc_cgroup_dirs xqc_cpu_base xqc_times_base xqc_oom_before
   xqc_loaded= xqc_hooks= xqc_timed_out=0 xqc_watch= xqc_child= xqc_agent_escalation=
-  . "$xqc_meta/$xqc_agent_wrapper" >>"$xqc_meta/${POOL_LOG}" 2>&1
-  [ -n "$xqc_loaded" ] || { xqc_agent_unread; return; }
+  # The file only defines (its hooks print, when they run): read quietly, so that a plain job
+  # makes no file of the agent's own. One that does not load is read again for the record.
+  . "$xqc_meta/$xqc_agent_wrapper" >/dev/null 2>&1
+  if [ -z "$xqc_loaded" ]; then
+    . "$xqc_meta/$xqc_agent_wrapper" >>"$xqc_meta/${POOL_LOG}" 2>&1
+    xqc_agent_unread
+    return
+  fi
   echo 4 >"$xqc_meta/job.status"
   # The job's process leads a process group of its own (job control is on).
   local spawned=
@@ -224,7 +231,7 @@ ${indent(writeRc())}
   echo "end $xqc_pool_id $xqc_rc" >&${fd}
   xqc_child=
 }
-coproc XQC_SPAWN { xqc_spawner ${fd}>&- ${runs}<&-; }
+coproc XQC_SPAWN { exec "\${BASH:-bash}" -c "$xqc_spawner" xqc-spawner ${fd}>&- ${runs}<&-; }
 while [ -z "$xqc_agent_stopping" ] && IFS= read -r -u ${runs} xqc_agent_line; do
   eval "xqc_agent_req=($xqc_agent_line)" 2>/dev/null || continue
   [ "\${xqc_agent_req[0]}" = run ] && xqc_agent_run

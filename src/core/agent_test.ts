@@ -327,3 +327,37 @@ Deno.test("a job whose file cannot be read is reported ended without a start", a
     await agent.close();
   }
 });
+
+Deno.test("the pool agent ends a job whose file does not load with rc 127, and says why", async () => {
+  const root = await tempDir();
+  const agent = new Agent();
+  try {
+    await agent.waitLine(/^ready /);
+    // A plain job (a program): the agent makes no file of its own in the metadir.
+    const plain = await job(root, 0, ["/bin/true"]);
+    await agent.send(runRequest("0.1", plain, {}));
+    await agent.waitLine(/^end 0\.1 0$/);
+    await Deno.stat(join(plain, POOL_LOG)).then(
+      () => assert(false, `${POOL_LOG} made for a plain job`),
+      (e) => assert(e instanceof Deno.errors.NotFound),
+    );
+    // A file cut short in a quoted word: bash's own error is kept in job.pool.out.
+    const broken = await job(root, 1, ["/bin/true"]);
+    const text = await Deno.readTextFile(join(broken, WRAPPER));
+    await Deno.writeTextFile(
+      join(broken, WRAPPER),
+      text.slice(0, text.indexOf("xqc_cmd=")) + "xqc_cmd=('",
+    );
+    await agent.send(runRequest("1.1", broken, {}));
+    await agent.waitLine(/^end 1\.1 127$/);
+    assertEquals((await Deno.readTextFile(join(broken, "job.rc"))).trim(), "127");
+    assertStringIncludes(await Deno.readTextFile(join(broken, "job.stderr")), "could not be read");
+    assertStringIncludes(await Deno.readTextFile(join(broken, POOL_LOG)), "unexpected EOF");
+    // The agent goes on.
+    const next = await job(root, 2, ["/bin/true"]);
+    await agent.send(runRequest("2.1", next, {}));
+    await agent.waitLine(/^end 2\.1 0$/);
+  } finally {
+    await agent.close();
+  }
+});
