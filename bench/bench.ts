@@ -227,7 +227,7 @@ async function benchScale(count: number, dir: string): Promise<ScaleResult> {
     firstJobRunningMs: Math.round(first - startedAt),
   };
   log(`scale ${count}: ${JSON.stringify(result)}`);
-  await Deno.remove(workdir, { recursive: true });
+  // The workdir stays until the bench ends (see pool.ts: removing it would slow the next run).
   return result;
 }
 
@@ -364,7 +364,11 @@ as a bare loop \`xargs -P ${
 commands run by \`xargs -P ${
         pools[0].forks
       }\` inside ONE container (what the jobs' own processes cost, with one
-container start); then the last two again with twice the jobs; alternated, medians. The overhead
+container start); then the last two again with twice the jobs; alternated, medians. Every run's
+workdir stays until the bench ends: on a filesystem without a journal, such as this machine's ext4,
+a file made right after thousands were removed costs more (ext4 walks past each inode freed in the
+last minutes), and removing a 400-job workdir before the next run added ~2.5 ms to each of its
+jobs. The overhead
 per pooled job, all in, is (pool − one container) / jobs: Deno's start, ${
         pools[0].forks
       } container starts and

@@ -84,8 +84,11 @@ export async function benchPool(bench: PoolBench): Promise<PoolResult[]> {
     const floor: number[] = [];
     const pool2: number[] = [];
     const floor2: number[] = [];
-    const runPool = async (file: string, workdir: string) => {
-      const ms = (await timed([
+    // Each run's workdir stays until the bench ends: removing thousands of files right before
+    // a run slows the run's own file creations on a filesystem without a journal (ext4 walks
+    // past every inode freed in the last minutes), a cost of the clean-up, not of the run.
+    const runPool = async (file: string, workdir: string) =>
+      (await timed([
         ...bench.xqc,
         "run",
         "--pool",
@@ -101,9 +104,6 @@ export async function benchPool(bench: PoolBench): Promise<PoolResult[]> {
         file,
         "--quiet",
       ], dir)).ms;
-      await Deno.remove(workdir, { recursive: true }).catch(() => {});
-      return ms;
-    };
     const inOne = async (count: number) =>
       (await timed([
         ...runArgv(engine),
