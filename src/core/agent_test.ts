@@ -14,9 +14,10 @@ class Agent {
   #waiters: (() => void)[] = [];
   done: Promise<void>;
 
-  constructor() {
+  constructor(env: Record<string, string> = {}) {
     const child = new Deno.Command("bash", {
       args: ["-c", agentScript(), "xqc-pool-agent", WRAPPER],
+      env,
       stdin: "piped",
       stdout: "piped",
       stderr: "null",
@@ -136,17 +137,21 @@ Deno.test("the pool agent runs jobs with their own variables and reports start a
 
 Deno.test("a plain pooled job (a program, no hooks) gets its variables, and only its own", async () => {
   const root = await tempDir();
-  const agent = new Agent();
+  // A UTF-8 locale, and values with characters of several bytes, one longer than a pipe write.
+  const agent = new Agent({ LC_ALL: "C.UTF-8" });
   try {
     await agent.waitLine(/^ready /);
     const meta = await job(root, 4, [
       "bash",
       "-c",
-      'printf "%s|%s|%s" "$A" "$XQUTE_JOB_INDEX" "$XQUTE_JOB_METADIR"',
+      'printf "%s|%s|%s|%s" "$A" "$XQUTE_JOB_INDEX" "$XQUTE_JOB_METADIR" "${#B}"',
     ]);
-    await agent.send(runRequest("4.1", meta, { A: "x 'y'\n$(z)" }));
+    const a = "x 'y'\n$(z) é ü 😀";
+    // Longer than a pipe's single write, in characters of two bytes.
+    const b = "é".repeat(40_000);
+    await agent.send(runRequest("4.1", meta, { A: a, B: b }));
     await agent.waitLine(/^end 4\.1 0$/);
-    assertEquals(await Deno.readTextFile(join(meta, "job.stdout")), `x 'y'\n$(z)|4|${meta}`);
+    assertEquals(await Deno.readTextFile(join(meta, "job.stdout")), `${a}|4|${meta}|${b.length}`);
     const next = await job(root, 5, ["bash", "-c", 'echo "[${A-unset}|$XQUTE_JOB_INDEX]"']);
     await agent.send(runRequest("5.1", next, {}));
     await agent.waitLine(/^end 5\.1 0$/);
