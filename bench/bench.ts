@@ -10,14 +10,15 @@ import { benchSlurm, slurmAnswers, type SlurmResult, slurmTable } from "./slurm.
 
 const HELP =
   `Usage: deno task bench [--jobs N] [--forks F] [--pairs P] [--engines a,b] [--scale N,M]
-                       [--slurm-jobs N] [--pool-jobs N] [--no-pool] [--no-scale] [--json]
-                       [--no-write]
+                       [--slurm-jobs N] [--pool-jobs N] [--pool-rounds R] [--no-pool]
+                       [--no-scale] [--json] [--no-write]
   --jobs N        jobs per engine run (default 40)
   --forks F       jobs at once (default 4)
   --pairs P       bare/xqc pairs per engine, alternated (default 3)
   --engines LIST  docker,podman,apptainer,local,slurm (default: those that answer, and local)
   --slurm-jobs N  jobs per Slurm run, all submitted at once (default 200)
   --pool-jobs N   jobs per pool run, against a container a job (default 200)
+  --pool-rounds R pool runs (N and 2N jobs, with their one-container rows) per pair (default 3)
   --no-pool       skip the pool rows
   --scale LIST    local job counts for the scale runs at 8 forks (default 1000,10000)
   --no-scale      skip the scale runs
@@ -32,6 +33,7 @@ interface Flags {
   scale: string;
   "slurm-jobs": string;
   "pool-jobs": string;
+  "pool-rounds": string;
   "no-pool": boolean;
   "no-scale": boolean;
   json: boolean;
@@ -40,7 +42,7 @@ interface Flags {
 }
 
 const flags = parseArgs(Deno.args, {
-  string: ["jobs", "forks", "pairs", "engines", "scale", "slurm-jobs", "pool-jobs"],
+  string: ["jobs", "forks", "pairs", "engines", "scale", "slurm-jobs", "pool-jobs", "pool-rounds"],
   boolean: ["no-scale", "no-pool", "json", "no-write", "help"],
   default: {
     jobs: "40",
@@ -49,6 +51,7 @@ const flags = parseArgs(Deno.args, {
     scale: "1000,10000",
     "slurm-jobs": "200",
     "pool-jobs": "200",
+    "pool-rounds": "3",
   },
 }) as Flags;
 if (flags.help) {
@@ -58,6 +61,7 @@ if (flags.help) {
 const N = Number(flags.jobs);
 const F = Number(flags.forks);
 const PAIRS = Math.max(1, Number(flags.pairs));
+const POOL_ROUNDS = Math.max(1, Number(flags["pool-rounds"]));
 const ROOT = fromFileUrl(new URL("..", import.meta.url));
 const CLI = join(ROOT, "cli.ts");
 const CONFIG = join(ROOT, "deno.json");
@@ -261,6 +265,7 @@ if (!flags["no-pool"] && poolEngines.length) {
     jobs: Number(flags["pool-jobs"]),
     forks: F,
     pairs: PAIRS,
+    rounds: POOL_ROUNDS,
     dir,
     xqc: XQC,
     log,
@@ -364,7 +369,8 @@ as a bare loop \`xargs -P ${
 commands run by \`xargs -P ${
         pools[0].forks
       }\` inside ONE container (what the jobs' own processes cost, with one
-container start); then the last two again with twice the jobs; alternated, medians. Every run's
+container start); then the last two again with twice the jobs; the bare loop ${PAIRS} times, the
+pool and one-container runs ${POOL_ROUNDS} times each of those, alternated; medians. Every run's
 workdir stays until the bench ends: on a filesystem without a journal, such as this machine's ext4,
 a file made right after thousands were removed costs more (ext4 walks past each inode freed in the
 last minutes), and removing a 400-job workdir before the next run added ~2.5 ms to each of its

@@ -2,7 +2,8 @@
 // `xargs -P F <engine run> IMAGE /bin/true` (a container a job, the floor of every tool that
 // starts one per job), as `xqc run --pool`, and as the same N `/bin/true` in ONE container
 // (`xargs -P F` inside it: what the jobs' own processes cost); then the last two with 2N jobs,
-// whose difference is what one more job costs in a running pool; alternated, medians. The
+// whose difference is what one more job costs in a running pool (these four, several rounds
+// for each bare loop); alternated, medians. The
 // job is the program /bin/true, a process in every row (bash would run `true` as a builtin,
 // which the one-container row would not).
 
@@ -52,6 +53,11 @@ export interface PoolBench {
   forks: number;
   /** Alternated rounds. */
   pairs: number;
+  /**
+   * Pool runs a pair (N and 2N jobs, each with its one-container row): the pool rows cost
+   * seconds and the bare loop minutes, and their medians want more samples than the ratio.
+   */
+  rounds: number;
   /** A scratch folder. */
   dir: string;
   /** The argv that runs `xqc` as shipped. */
@@ -116,16 +122,21 @@ export async function benchPool(bench: PoolBench): Promise<PoolResult[]> {
         (await timed(["xargs", "-P", String(forks), "-I{}", ...runArgv(engine), JOB], dir, seq))
           .ms,
       );
-      pool.push(await runPool("pool-jobs", join(dir, `pool-${engine}-${pair}`)));
-      floor.push(await inOne(jobs));
-      pool2.push(await runPool("pool-jobs-2", join(dir, `pool2-${engine}-${pair}`)));
-      floor2.push(await inOne(2 * jobs));
+      for (let round = 0; round < bench.rounds; round++) {
+        const id = `${engine}-${pair}-${round}`;
+        pool.push(await runPool("pool-jobs", join(dir, `pool-${id}`)));
+        floor.push(await inOne(jobs));
+        pool2.push(await runPool("pool-jobs-2", join(dir, `pool2-${id}`)));
+        floor2.push(await inOne(2 * jobs));
+      }
+      const last = (times: number[]) =>
+        times.slice(-bench.rounds).map((ms) => ms.toFixed(0)).join("/");
       bench.log(
         `${engine} pool pair ${pair + 1}: bare ${bare.at(-1)!.toFixed(0)} ms, pool ${
-          pool.at(-1)!.toFixed(0)
-        } ms, one container ${floor.at(-1)!.toFixed(0)} ms; twice the jobs: pool ${
-          pool2.at(-1)!.toFixed(0)
-        } ms, one container ${floor2.at(-1)!.toFixed(0)} ms`,
+          last(pool)
+        } ms, one container ${last(floor)} ms; twice the jobs: pool ${
+          last(pool2)
+        } ms, one container ${last(floor2)} ms`,
       );
     }
     const poolMedian = median(pool);
