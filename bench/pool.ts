@@ -3,9 +3,8 @@
 // starts one per job), as `xqc run --pool`, and as the same N `/bin/true` in ONE container
 // (`xargs -P F` inside it: what the jobs' own processes cost); then the last two with 2N jobs,
 // whose difference is what one more job costs in a running pool (these four, several rounds
-// for each bare loop); alternated, medians. The
-// job is the program /bin/true, a process in every row (bash would run `true` as a builtin,
-// which the one-container row would not).
+// for each bare loop); alternated, medians. The job is the program /bin/true, a process in
+// every row (bash would run `true` as a builtin, which the one-container row would not).
 
 import { join } from "@std/path";
 import { type ImageEngine, imageFor } from "../tests/image.ts";
