@@ -17,6 +17,30 @@ import {
 const record = (index: number, cmd: string): JobRecord =>
   jobRecordOf(new Job(index, cmd, `/w/${index}`), "h");
 
+/** The real Kv, each of whose atomic commits goes through `through`. */
+function onCommit(
+  kv: Deno.Kv,
+  through: (commit: () => Promise<Deno.KvCommitResult | Deno.KvCommitError>) => Promise<
+    Deno.KvCommitResult | Deno.KvCommitError
+  >,
+): Deno.Kv {
+  return new Proxy(kv, {
+    get(target, name) {
+      if (name !== "atomic") return Reflect.get(target, name, target).bind?.(target);
+      return () => {
+        const op = target.atomic();
+        return new Proxy(op, {
+          get(inner, key) {
+            if (key === "commit") return () => through(() => inner.commit());
+            const value = Reflect.get(inner, key, inner);
+            return typeof value === "function" ? value.bind(inner) : value;
+          },
+        });
+      };
+    },
+  }) as Deno.Kv;
+}
+
 Deno.test("jobRecordOf() keeps a long command's first characters and its length", () => {
   const long = record(0, "echo " + "x".repeat(70_000));
   assertEquals(long.cmd.length, CMD_KEPT + 1);
@@ -43,24 +67,11 @@ Deno.test("StateStore retries failed commits and drops nothing; a newer record w
   const kv = await Deno.openKv(path);
   // The real Kv, whose first three commits fail as a full disk or a lock would make them.
   let failures = 3;
-  const flaky = new Proxy(kv, {
-    get(target, name) {
-      if (name !== "atomic") return Reflect.get(target, name, target).bind?.(target);
-      return () => {
-        const op = target.atomic();
-        return new Proxy(op, {
-          get(inner, key) {
-            if (key === "commit" && failures > 0) {
-              failures--;
-              return () => Promise.reject(new Error("database is locked"));
-            }
-            const value = Reflect.get(inner, key, inner);
-            return typeof value === "function" ? value.bind(inner) : value;
-          },
-        });
-      };
-    },
-  }) as Deno.Kv;
+  const flaky = onCommit(kv, (commit) => {
+    if (failures === 0) return commit();
+    failures--;
+    return Promise.reject(new Error("database is locked"));
+  });
   const warnings: string[] = [];
   const logger: Logger = { info: () => {}, warn: (m) => warnings.push(m) };
   const store = new StateStore(path, flaky, logger);
@@ -126,21 +137,10 @@ Deno.test("StateStore makes one commit a window under a steady stream of changes
   const kv = await Deno.openKv(path);
   // The real Kv, with its commits counted.
   let commits = 0;
-  const counted = new Proxy(kv, {
-    get(target, name) {
-      if (name !== "atomic") return Reflect.get(target, name, target).bind?.(target);
-      return () => {
-        const op = target.atomic();
-        return new Proxy(op, {
-          get(inner, key) {
-            if (key === "commit") commits++;
-            const value = Reflect.get(inner, key, inner);
-            return typeof value === "function" ? value.bind(inner) : value;
-          },
-        });
-      };
-    },
-  }) as Deno.Kv;
+  const counted = onCommit(kv, (commit) => {
+    commits++;
+    return commit();
+  });
   const store = new StateStore(path, counted);
   const spanMs = 20 * COMMIT_WINDOW_MS;
   const started = Date.now();
