@@ -36,12 +36,13 @@ done
  *   agent's spawner, a small bash that only forks and waits; other jobs by the agent itself.
  *   The job's process exports the variables, runs the file's `xqc_before` if it has one, and
  *   becomes its command (`exec`; a builtin runs in it), stdin from /dev/null, stdout and
- *   stderr in `job.stdout` and `job.stderr` (what the hooks say, in `job.pool.out`). The agent waits for it (timing it out when the file says so), ends what
- *   it left in its group, writes `job.usage`, `job.rc` and `job.status`, runs the file's
- *   `xqc_after` if it has one, and reports `end ID RC`. Jobs run one after another. (Bash
- *   reads a pipe a byte at a time: requests are kept short.) After a fork, every page of
- *   memory a process writes costs it a page fault, most of a pooled job's cost: the agent,
- *   which writes many pages a job, forks none for a plain job.
+ *   stderr in `job.stdout` and `job.stderr` (what the hooks say, in `job.pool.out`). The
+ *   agent waits for it (timing it out when the file says so), ends what it left in its group,
+ *   writes `job.usage`, `job.rc` and `job.status`, runs the file's `xqc_after` if it has one,
+ *   and reports `end ID RC`. Jobs run one after another. (Bash reads a pipe a byte at a time:
+ *   requests are kept short.) After a fork, every page of memory a process writes costs it a
+ *   page fault, most of a pooled job's cost: the agent, which writes many pages a job, forks
+ *   none for a plain job.
  * - `kill ID SIGNAL PGID`: signal the job's process group (TERM, KILL, INT or HUP).
  *
  * A reader (a subshell, the only one that reads the requests) passes `run` on to the agent
