@@ -81,8 +81,10 @@ for (const engine of ENGINE_NAMES) {
           { envs: { ONE: `l1\nl2 '$(x)'`, TOKEN: secret } },
         );
       }
+      // A job that keeps a CPU busy for a while: its usage counts it, and the others' not.
+      await xq.feed(["bash", "-c", "i=0; while ((i < 300000)); do ((i++)); done"]);
       const summary = await xq.runUntilComplete();
-      assertEquals(summary.jobs.map((j) => j.rc), [0, 1, 0, 1, 0, 1]);
+      assertEquals(summary.jobs.map((j) => j.rc), [0, 1, 0, 1, 0, 1, 0]);
       const containers = new Set<string>();
       let mostMarks = 0;
       for (let i = 0; i < 6; i++) {
@@ -111,6 +113,16 @@ for (const engine of ENGINE_NAMES) {
         }
       }
       assert(containers.size >= 1 && containers.size <= 2, `${containers.size} containers`);
+      if (Deno.uid() === 0) {
+        const cpu = async (i: number) =>
+          Number((await readJobFile(workdir, i, "job.usage")).match(/cpu_ms=(\d+)/)?.[1]);
+        const busy = await cpu(6);
+        assert(busy >= 150, `the busy job's CPU: ${busy} ms`);
+        for (let i = 0; i < 6; i++) {
+          const small = await cpu(i);
+          assert(small < busy / 2, `job ${i}'s CPU: ${small} ms, the busy job's ${busy} ms`);
+        }
+      }
       // Jobs after the first in a container see what earlier jobs left in its /tmp (apptainer's
       // /tmp is the host's, pool or not).
       assert(mostMarks >= 2, `no job saw another's /tmp (${mostMarks})`);
