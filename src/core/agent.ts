@@ -154,9 +154,7 @@ ${indent(writeRc(), 4)}
 # The spawner, a bash of its own (its memory is small, which makes its forks cheaper), starts
 # each plain job (a program with nothing to run before it) and waits for it: it is told the
 # job's metadir, how many variables follow, the variables and the command, and says the job's
-# pid (its process leads a group of its own), then its status. The agent then forks nothing
-# for the job. After a fork, each page of memory a process writes costs it a page fault,
-# which is most of what a pooled job costs beyond its own process.
+# pid (its process leads a group of its own), then its status.
 xqc_spawner=${shellQuote(SPAWNER)}
 # The spawner's next line, in xqc_said. A trap that lands meanwhile (a timeout, the end of
 # the requests) runs, and the reading goes on. Without a spawner the agent cannot go on.
@@ -200,8 +198,8 @@ xqc_agent_run() {
     (
       xqc_agent_envs
       [[ $xqc_hooks != *before* ]] || xqc_before
-      [ -z "$xqc_exec" ] || exec "\${xqc_cmd[@]}" >"$xqc_meta/job.stdout" 2>"$xqc_meta/job.stderr" </dev/null ${fd}>&-
-      "\${xqc_cmd[@]}" >"$xqc_meta/job.stdout" 2>"$xqc_meta/job.stderr" </dev/null ${fd}>&-
+      # A program: the process becomes it; a builtin runs in it.
+      \${xqc_exec:+exec} "\${xqc_cmd[@]}" >"$xqc_meta/job.stdout" 2>"$xqc_meta/job.stderr" </dev/null ${fd}>&-
     ) </dev/null >>"$xqc_meta/${POOL_LOG}" 2>&1 ${runs}<&- &
     xqc_child=$!
   fi
@@ -244,7 +242,10 @@ exit 0
 /** The workdir's folder of the pool agents' FIFOs (`<container>.in`, `<container>.out`). */
 export const POOL_CHANNELS = ".xqc-pool";
 
-/** Where a pooled job's wrapper writes its own output (not the command's), in its metadir. */
+/**
+ * Where a pooled job's hooks write (set-up, prescript, postscript: not the command), in its
+ * metadir; and bash's error for a job file that does not load.
+ */
 export const POOL_LOG = "job.pool.out";
 
 /**

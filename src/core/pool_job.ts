@@ -1,7 +1,7 @@
 // A job in a pool container: the file its agent sources, which says how to run the job and
 // how to end it. The agent itself forks the job, waits for it and ends it (see agent.ts).
 
-import { cgroupJoin, usageBase, usageFunction } from "./cgroup_script.ts";
+import { cgroupJoin, type Measure, usageBase, usageFunction } from "./cgroup_script.ts";
 import { shellQuote } from "./shell.ts";
 import { commandWords, indent, jobVariables, section, type WrapperParts } from "./wrapper.ts";
 
@@ -37,13 +37,8 @@ import { commandWords, indent, jobVariables, section, type WrapperParts } from "
 export function renderPoolJob(parts: WrapperParts): string {
   const measure = parts.measure ?? { kind: "none" };
   const setUp = section("scheduler set-up", parts.wrapperInit);
-  const before = [
-    measure.kind === "join" ? cgroupJoin(measure) : "",
-    parts.wrapperInit,
-    parts.init,
-    parts.prescript,
-    parts.prep,
-  ].some((code) => code?.trim());
+  const before = measure.kind === "join" ||
+    [parts.wrapperInit, parts.init, parts.prescript, parts.prep].some((code) => code?.trim());
   const after = [parts.postscript, parts.end].some((code) => code?.trim());
   const hooks = [before ? "before" : "", after ? "after" : ""].filter(Boolean).join(" ");
   return `# Job ${parts.index}, trial ${parts.trial}: written by @xq/container, for a pool's agent.
@@ -51,7 +46,7 @@ ${jobVariables(parts)}
 xqc_cmd=(${commandWords(parts.cmd)})
 # 1: the job's process becomes the command; empty: a builtin, run in that process.
 xqc_exec=${runsAsBuiltin(parts) ? "" : "1"}
-${measureLines(parts)}
+${measureLines(parts, measure)}
 ${
     before
       ? `xqc_before() {
@@ -77,8 +72,7 @@ xqc_loaded=1
 `;
 }
 
-function measureLines(parts: WrapperParts): string {
-  const measure = parts.measure ?? { kind: "none" };
+function measureLines(parts: WrapperParts, measure: Measure): string {
   return `${
     measure.kind === "join"
       ? `# The agent reads the usage of the cgroup the job joins.\nxqc_cgroup_dirs=(${
