@@ -234,7 +234,7 @@ export class StateStore {
         continue;
       }
       if (++failures > RETRIES) return false;
-      await delay(Math.min(2000, 25 * 2 ** failures));
+      await delay(retryPauseMs(failures));
     }
     return true;
   }
@@ -304,7 +304,7 @@ export class StateStore {
         `writing ${this.path} keeps failing (${errorText(this.#lastError)}); trying again`,
       );
     }
-    this.#schedule(Math.min(2000, 25 * 2 ** Math.min(this.#timedFailures, 7)));
+    this.#schedule(retryPauseMs(this.#timedFailures));
   }
 
   /** One pass over what is pending; what fails goes back to pending unless replaced since. */
@@ -340,6 +340,11 @@ export class StateStore {
     const job = entry.value as JobRecord;
     if (!this.#pendingJobs.has(job.index)) this.#pendingJobs.set(job.index, job);
   }
+}
+
+/** The pause before trying a failed write again: growing, at most 2 s. */
+function retryPauseMs(failures: number): number {
+  return Math.min(2000, 25 * 2 ** Math.min(failures, 7));
 }
 
 function errorText(e: unknown): string {

@@ -41,6 +41,16 @@ function onCommit(
   }) as Deno.Kv;
 }
 
+/** Jobs 0 and 1 as a reader sees them, once both are there (or 5 s have passed). */
+async function firstTwoJobs(reader: Deno.Kv): Promise<Deno.KvEntryMaybe<JobRecord>[]> {
+  const deadline = Date.now() + 5000;
+  while (true) {
+    const entries = await reader.getMany<JobRecord[]>([["job", 0], ["job", 1]]);
+    if (entries.every((e) => e.versionstamp !== null) || Date.now() > deadline) return entries;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 Deno.test("jobRecordOf() keeps a long command's first characters and its length", () => {
   const long = record(0, "echo " + "x".repeat(70_000));
   assertEquals(long.cmd.length, CMD_KEPT + 1);
@@ -116,13 +126,7 @@ Deno.test("StateStore gathers the changes of a commit window into one commit, un
     await new Promise((resolve) => setTimeout(resolve, COMMIT_WINDOW_MS / 5));
     store.putJob(record(1, "echo 1"));
     // Nothing flushes: the window's timer commits both, once.
-    let entries: Deno.KvEntryMaybe<JobRecord>[] = [];
-    const deadline = Date.now() + 5000;
-    while (Date.now() < deadline) {
-      entries = await reader.getMany<JobRecord[]>([["job", 0], ["job", 1]]);
-      if (entries.every((e) => e.versionstamp !== null)) break;
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    const entries = await firstTwoJobs(reader);
     assertEquals(entries.map((e) => e.value?.index), [0, 1]);
     assertEquals(entries[0].versionstamp, entries[1].versionstamp, "one commit for both");
   } finally {
@@ -161,5 +165,30 @@ Deno.test("StateStore makes one commit a window under a steady stream of changes
     assertEquals(stored, index);
   } finally {
     reader.close();
+  }
+});
+
+Deno.test("StateStore tries a failed window's write again, unasked, and drops nothing", async () => {
+  const dir = await tempDir();
+  const path = join(dir, "state.kv");
+  // The real Kv, whose first two commits fail.
+  let failures = 2;
+  const flaky = onCommit(await Deno.openKv(path), (commit) => {
+    if (failures === 0) return commit();
+    failures--;
+    return Promise.reject(new Error("database is locked"));
+  });
+  const store = new StateStore(path, flaky, { info: () => {}, warn: () => {} });
+  const reader = await Deno.openKv(path);
+  try {
+    store.putJob(record(0, "echo 0"));
+    store.putJob(record(1, "echo 1"));
+    // Nothing flushes and nothing more changes: the timer alone must write them.
+    const entries = await firstTwoJobs(reader);
+    assertEquals(failures, 0);
+    assertEquals(entries.map((e) => e.value?.index), [0, 1]);
+  } finally {
+    reader.close();
+    await store.close();
   }
 });
