@@ -319,21 +319,7 @@ Deno.test("at the end of its stdin the pool agent stops its jobs (SIGTERM) and e
   assertEquals((await Deno.readTextFile(join(meta, "job.rc"))).trim(), "143");
 });
 
-Deno.test("a job whose file cannot be read is reported ended without a start", async () => {
-  const root = await tempDir();
-  const agent = new Agent();
-  try {
-    await agent.waitLine(/^ready /);
-    await agent.send(runRequest("0.1", join(root, "missing"), {}));
-    const line = await agent.waitLine(/^end 0\.1 /);
-    assert(!agent.lines.some((l) => l.startsWith("start 0.1 ")));
-    assert(line !== "end 0.1 0", line);
-  } finally {
-    await agent.close();
-  }
-});
-
-Deno.test("the pool agent ends a job whose file does not load with rc 127, and says why", async () => {
+Deno.test("a job whose file does not load or is not there ends rc 127 without a start, and says why", async () => {
   const root = await tempDir();
   const agent = new Agent();
   try {
@@ -358,10 +344,16 @@ Deno.test("the pool agent ends a job whose file does not load with rc 127, and s
     assertEquals((await Deno.readTextFile(join(broken, "job.rc"))).trim(), "127");
     assertStringIncludes(await Deno.readTextFile(join(broken, "job.stderr")), "could not be read");
     assertStringIncludes(await Deno.readTextFile(join(broken, POOL_LOG)), "unexpected EOF");
+    // A file that is not there: no start is said, only the end.
+    const missing = join(root, "missing");
+    await Deno.mkdir(missing);
+    await agent.send(runRequest("2.1", missing, {}));
+    await agent.waitLine(/^end 2\.1 127$/);
+    assert(!agent.lines.some((l) => l.startsWith("start 2.1 ") || l.startsWith("start 1.1 ")));
     // The agent goes on.
-    const next = await job(root, 2, ["/bin/true"]);
-    await agent.send(runRequest("2.1", next, {}));
-    await agent.waitLine(/^end 2\.1 0$/);
+    const next = await job(root, 3, ["/bin/true"]);
+    await agent.send(runRequest("3.1", next, {}));
+    await agent.waitLine(/^end 3\.1 0$/);
   } finally {
     await agent.close();
   }
