@@ -75,7 +75,7 @@ for (const engine of ENGINE_NAMES) {
             "-c",
             `touch /tmp/${mark}-$XQUTE_JOB_INDEX; ` +
             'echo "$ALL|$ONE|$XQUTE_JOB_INDEX|$PWD|${#TOKEN}"; ' +
-            `echo "err $XQUTE_JOB_INDEX" >&2; ls /tmp | grep -c ${mark} >"$XQUTE_JOB_METADIR/marks"; ` +
+            `echo "err $XQUTE_JOB_INDEX" >&2; marks=(/tmp/${mark}-*); echo "\${#marks[@]}" >"$XQUTE_JOB_METADIR/marks"; ` +
             "exit $((XQUTE_JOB_INDEX % 2))",
           ],
           { envs: { ONE: `l1\nl2 '$(x)'`, TOKEN: secret } },
