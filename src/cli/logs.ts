@@ -1,5 +1,7 @@
 // `xqc logs`: a job's stdout or stderr, and with --follow its new lines while it runs.
 
+import { describeFile, readJobBytes } from "../core/job_files.ts";
+import { printableLines } from "../core/printable.ts";
 import { delay } from "@std/async/delay";
 import { join } from "@std/path/posix";
 import { ValidationError } from "../core/errors.ts";
@@ -30,7 +32,7 @@ export async function commandLogs(args: string[], io: Io): Promise<number> {
   const workdir = await existingWorkdir(flags);
   const metadir = join(workdir, index);
   try {
-    await Deno.stat(metadir);
+    if (!Deno.lstatSync(metadir).isDirectory) throw new Error();
   } catch {
     throw new ValidationError(`Job ${index} does not exist in workdir "${workdir}"`);
   }
@@ -38,32 +40,23 @@ export async function commandLogs(args: string[], io: Io): Promise<number> {
   const rcFile = join(metadir, "job.rc");
   let offset = 0;
   const decoder = new TextDecoder();
-  const printNew = async () => {
-    let file: Deno.FsFile;
-    try {
-      file = await Deno.open(path);
-    } catch {
-      return;
-    }
-    try {
-      await file.seek(offset, Deno.SeekMode.Start);
-      const buffer = new Uint8Array(64 * 1024);
-      for (;;) {
-        const n = await file.read(buffer);
-        if (n === null) break;
-        offset += n;
-        io.out(decoder.decode(buffer.subarray(0, n), { stream: true }));
-      }
-    } finally {
-      file.close();
+  // The job wrote these: a link or a FIFO is refused, never followed; on a terminal its
+  // escape sequences are shown, not run.
+  const show = Deno.stdout.isTerminal() ? printableLines : (text: string) => text;
+  const printNew = () => {
+    for (;;) {
+      const bytes = readJobBytes(path, offset, 64 * 1024);
+      if (!bytes?.length) return;
+      offset += bytes.length;
+      io.out(show(decoder.decode(bytes, { stream: true })));
     }
   };
   for (;;) {
-    await printNew();
+    printNew();
     if (!flags.follow) return 0;
-    const ended = await Deno.stat(rcFile).then(() => true, () => false);
+    const ended = describeFile(rcFile) !== "gone";
     if (ended || (await lockOwner(workdir)) === null) {
-      await printNew();
+      printNew();
       return 0;
     }
     await delay(200);

@@ -1,6 +1,7 @@
 // Progress of a run on stderr: one live line on a terminal, a plain line per finished job
 // otherwise, nothing but errors when quiet.
 
+import { printable } from "../core/printable.ts";
 import { bold, red } from "@std/fmt/colors";
 import type { Job } from "../core/job.ts";
 import type { Plugin } from "../run/plugin.ts";
@@ -26,7 +27,10 @@ const CMD_SHOWN = 200;
  * @returns At most {@linkcode CMD_SHOWN} characters.
  */
 export function shortCommand(text: string): string {
-  return text.length > CMD_SHOWN ? `${text.slice(0, CMD_SHOWN)}… (${text.length} chars)` : text;
+  const shown = text.length > CMD_SHOWN
+    ? `${text.slice(0, CMD_SHOWN)}… (${text.length} chars)`
+    : text;
+  return printable(shown);
 }
 
 /**

@@ -1,5 +1,6 @@
 // `xqc status`: a run and its jobs, read from the workdir's state, also while it runs.
 
+import { printable } from "../core/printable.ts";
 import { delay } from "@std/async/delay";
 import { ValidationError } from "../core/errors.ts";
 import { type JobRecord, readState, type RunRecord } from "../core/state.ts";
@@ -85,7 +86,7 @@ export function renderStatus(view: StatusView, now: number): string {
     lines.push(
       `${String(job.index).padEnd(6)}${job.status.padEnd(10)}${String(job.rc ?? "").padEnd(5)}` +
         `${String(job.trial).padEnd(6)}${time.padEnd(12)}${cpu.padEnd(12)}${peak.padEnd(11)}` +
-        `${job.jid.padEnd(jidWidth)}${job.cmd}`,
+        `${printable(job.jid).padEnd(jidWidth)}${printable(job.cmd)}`,
     );
   }
   return lines.join("\n") + "\n";

@@ -5,6 +5,7 @@ import type { ResourceOptions, Resources } from "./resources.ts";
 import type { JobUsage } from "./usage.ts";
 import { JobStatus, type JobStatusCode } from "./status.ts";
 import { shellJoin } from "./shell.ts";
+import { makeJobFolder, readJobFile } from "./job_files.ts";
 
 /** A job's command: a shell command line run by bash, or an argv passed literally. */
 export type JobCommand = string | readonly string[];
@@ -196,6 +197,9 @@ export class Job {
       this.submissionFile,
       this.oomFile,
       this.usageFile,
+      // What a batch script or a pool's agent said of this trial.
+      join(this.metadir, "job.sbatch.out"),
+      join(this.metadir, "job.pool.out"),
     ];
   }
 
@@ -211,8 +215,10 @@ export class Job {
     // away with no new trial to replace them.
     try {
       if (retry) {
+        // Folders the job could have replaced with links: made sure of, never followed.
         const dir = join(this.retryDir, String(this.trial));
-        Deno.mkdirSync(dir, { recursive: true });
+        makeJobFolder(this.retryDir);
+        makeJobFolder(dir);
         for (const file of this.trialFiles) {
           ignoreMissing(() =>
             Deno.renameSync(file, join(dir, file.slice(this.metadir.length + 1)))
@@ -240,12 +246,13 @@ export class Job {
    * @returns The exit code the wrapper wrote, or `null` when there is none.
    */
   readRc(): Promise<number | null> {
-    // A few bytes: read synchronously, which is cheaper than a thread-pool hop.
+    // A few bytes: read synchronously, which is cheaper than a thread-pool hop. The job may
+    // have put a link there: it is refused, never followed.
     try {
-      const text = Deno.readTextFileSync(this.rcFile).trim();
+      const text = (readJobFile(this.rcFile, 64) ?? "").trim();
       return Promise.resolve(text === "" || !/^-?\d+$/.test(text) ? null : Number(text));
     } catch (e) {
-      return e instanceof Deno.errors.NotFound ? Promise.resolve(null) : Promise.reject(e);
+      return Promise.reject(e);
     }
   }
 }

@@ -1,5 +1,7 @@
 // What a trial of a job used, as its wrapper measured it (job.usage) or the run sampled it.
 
+import { readJobFile } from "./job_files.ts";
+
 /** A trial's times and usage. */
 export interface JobUsage {
   /** When its command started (ms since the epoch), as the wrapper saw it. */
@@ -56,15 +58,14 @@ export function parseUsage(text: string): JobUsage {
  * @param path The file.
  * @param sampledPeak The peak the run sampled, if it did.
  * @returns The usage, or `null` when there is no file.
+ * @throws {UnsafeFileError} When the job put something else than a file there.
  */
 export function readUsage(path: string, sampledPeak?: number): JobUsage | null {
   let usage: JobUsage;
-  try {
-    usage = parseUsage(Deno.readTextFileSync(path));
-  } catch {
-    if (sampledPeak === undefined) return null;
-    usage = { startedAt: null, endedAt: null, peakRss: null, cpuMs: null, measured: "none" };
-  }
+  const text = readJobFile(path, 4096);
+  if (text !== null) usage = parseUsage(text);
+  else if (sampledPeak === undefined) return null;
+  else usage = { startedAt: null, endedAt: null, peakRss: null, cpuMs: null, measured: "none" };
   if (usage.peakRss === null && sampledPeak !== undefined) {
     usage.peakRss = sampledPeak;
     usage.measured = "sampled";

@@ -1,6 +1,7 @@
 // What a run's report shows, gathered from its workdir: the Kv state, trace.tsv (one row a
 // trial) and the tail of each failed job's stderr.
 
+import { readJobBytes, UnsafeFileError } from "../core/job_files.ts";
 import { join } from "@std/path/posix";
 import { readState, type RunRecord } from "../core/state.ts";
 
@@ -136,27 +137,14 @@ export function parseTrace(text: string): ReportTrial[] {
   });
 }
 
-async function tail(path: string, lines: number): Promise<string> {
+function tail(path: string, lines: number): string {
+  // The job wrote it: a link or a FIFO there is refused, never followed or waited on.
   try {
-    const file = await Deno.open(path);
-    try {
-      const size = (await file.stat()).size;
-      const take = Math.min(size, 16 * 1024);
-      await file.seek(size - take, Deno.SeekMode.Start);
-      const buffer = new Uint8Array(take);
-      let read = 0;
-      while (read < take) {
-        const n = await file.read(buffer.subarray(read));
-        if (n === null) break;
-        read += n;
-      }
-      return new TextDecoder().decode(buffer.subarray(0, read)).trimEnd().split("\n")
-        .slice(-lines).join("\n");
-    } finally {
-      file.close();
-    }
-  } catch {
-    return "";
+    const bytes = readJobBytes(path, -16 * 1024, 16 * 1024);
+    if (!bytes) return "";
+    return new TextDecoder().decode(bytes).trimEnd().split("\n").slice(-lines).join("\n");
+  } catch (e) {
+    return e instanceof UnsafeFileError ? `(xqc: not shown: ${e.message})` : "";
   }
 }
 
@@ -189,15 +177,13 @@ export async function collectReport(workdir: string): Promise<ReportData | null>
     };
   });
   const failed = jobs.filter((job) => job.status === "FAILED" || job.status === "KILLED");
-  const failures = await Promise.all(
-    failed.slice(0, FAILURES_SHOWN).map(async (job) => ({
-      index: job.index,
-      cmd: job.cmd,
-      status: job.status,
-      rc: job.rc,
-      stderr: await tail(join(workdir, String(job.index), "job.stderr"), STDERR_LINES),
-    })),
-  );
+  const failures = failed.slice(0, FAILURES_SHOWN).map((job) => ({
+    index: job.index,
+    cmd: job.cmd,
+    status: job.status,
+    rc: job.rc,
+    stderr: tail(join(workdir, String(job.index), "job.stderr"), STDERR_LINES),
+  }));
   return {
     workdir,
     generatedAt: Date.now(),

@@ -2,6 +2,7 @@
 // its result.
 
 import { sha256Hex } from "../core/digest.ts";
+import { readJobFile } from "../core/job_files.ts";
 import type { Job } from "../core/job.ts";
 import type { JobRecord } from "../core/state.ts";
 import { JobStatus } from "../core/status.ts";
@@ -36,8 +37,8 @@ export function finishedBefore(record: JobRecord, job: Job): boolean {
   if (record.status === "FINISHED" || record.status === "SKIPPED") return true;
   if (record.status !== "RUNNING" && record.status !== "SUBMITTED") return false;
   try {
-    return Deno.readTextFileSync(job.statusFile).trim() === String(JobStatus.FINISHED) &&
-      Deno.readTextFileSync(job.rcFile).trim() === "0";
+    return readJobFile(job.statusFile, 64)?.trim() === String(JobStatus.FINISHED) &&
+      readJobFile(job.rcFile, 64)?.trim() === "0";
   } catch {
     return false;
   }

@@ -1,6 +1,7 @@
 // What every scheduler holds and writes: its options, its jobs, and each job's wrapper.
 
 import { join } from "@std/path/posix";
+import { writeJobFile } from "../core/job_files.ts";
 import type { Measure } from "../core/cgroup_script.ts";
 import { shortHash } from "../core/digest.ts";
 import { Job, type JobCommand } from "../core/job.ts";
@@ -328,14 +329,7 @@ export abstract class SchedulerBase {
     const path = join(job.metadir, this.wrapperName);
     try {
       const text = this.wrapJobScript(job);
-      const write = () => Deno.writeTextFileSync(path, text, { mode: 0o644, createNew: true });
-      try {
-        write();
-      } catch (e) {
-        if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
-        Deno.removeSync(path);
-        write();
-      }
+      writeJobFile(path, text);
     } catch (e) {
       return Promise.reject(e);
     }

@@ -2,6 +2,8 @@
 
 import { RC_REFUSED, RC_VANISHED } from "../core/status.ts";
 import type { TrialEnd } from "./trial.ts";
+import { basename } from "@std/path/posix";
+import { describeFile, UnsafeFileError, writeJobFile } from "../core/job_files.ts";
 
 const SIGNALS: Record<string, number> = {
   SIGHUP: 1,
@@ -90,6 +92,23 @@ export function trialOutcome(
 }
 
 /**
+ * The outcome of a trial whose files were not all regular files: lost (rc -3), saying what
+ * was found.
+ *
+ * @param error What was refused.
+ * @returns The outcome.
+ */
+export function unsafeOutcome(error: UnsafeFileError): TrialOutcome {
+  return {
+    rc: RC_VANISHED,
+    rewrite: true,
+    note: `xqc: ${basename(error.path)} is ${error.found}, not a regular file: ` +
+      `the job's files were not read or written through it (rc ${RC_VANISHED})`,
+    hook: "onJobFailed",
+  };
+}
+
+/**
  * Explain why a job's process ended without an rc.
  *
  * @param status How the process exited.
@@ -124,45 +143,31 @@ export function errorText(e: unknown): string {
 }
 
 /**
- * Write a job file, quietly: the metadir may be gone (a removed workdir), and the Kv
- * record still says it.
+ * Write a job file anew, quietly: the metadir may be gone (a removed workdir), and the Kv
+ * record still says it. Whatever the job left at the path is replaced, never written
+ * through.
  *
  * @param path The file.
  * @param text Its text.
  */
 export function writeQuietly(path: string, text: string): void {
   try {
-    Deno.writeTextFileSync(path, text);
+    writeJobFile(path, text);
   } catch {
     // The metadir may be gone (a removed workdir); the Kv record still says it.
   }
 }
 
 /**
- * Append to a job file, quietly (as {@linkcode writeQuietly}).
- *
- * @param path The file.
- * @param text The text.
- */
-export function appendQuietly(path: string, text: string): void {
-  try {
-    Deno.writeTextFileSync(path, text, { append: true });
-  } catch {
-    // As above.
-  }
-}
-
-/**
- * Whether a job file is there.
+ * Whether a job file is there, as a regular file.
  *
  * @param path The file.
  * @returns `true` when it exists.
+ * @throws {UnsafeFileError} When something else is there.
  */
-export function existsQuietly(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
+export function existsRegular(path: string): boolean {
+  const kind = describeFile(path);
+  if (kind === "gone") return false;
+  if (kind === "a regular file") return true;
+  throw new UnsafeFileError(path, kind);
 }

@@ -2,6 +2,7 @@
 // containers (or Slurm allocations), through its agent, instead of in one of its own.
 
 import { agentScript, runRequest } from "../core/agent.ts";
+import { writeJobFile } from "../core/job_files.ts";
 import type { Measure } from "../core/cgroup_script.ts";
 import type { Job } from "../core/job.ts";
 import type { Resources } from "../core/resources.ts";
@@ -148,7 +149,7 @@ export class PooledJobs {
       const envs = site.jobEnvs(job);
       // What the agent is asked, one word a line, the variables by name.
       const words = ["run", id, job.mountedMetadir, ...Object.keys(envs)];
-      Deno.writeTextFileSync(
+      writeJobFile(
         job.submissionFile,
         [`pool ${site.poolKind}: ${container.name}`, ...words].join("\n") + "\n",
       );
@@ -158,7 +159,7 @@ export class PooledJobs {
       this.#jobs.set(job, { container, id });
       site.track(job, trial);
       await container.run(id, runRequest(id, job.mountedMetadir, envs), events);
-      Deno.writeTextFileSync(job.jidFile, jid + "\n");
+      writeJobFile(job.jidFile, jid + "\n");
       return jid;
     } catch (e) {
       if (!site.trialOf(job)) finish(true);

@@ -4,10 +4,11 @@
 import type { Job } from "../core/job.ts";
 import { type Logger, stderrLogger } from "../core/logger.ts";
 import { JobErrorStrategy, JobStatus, type JobStatusCode, RC_REFUSED } from "../core/status.ts";
-import { readUsage } from "../core/usage.ts";
 import { SchedulerBase } from "./base.ts";
 import type { JobEventHook, JobHooks } from "./hooks.ts";
-import { appendQuietly, errorText, existsQuietly, trialOutcome, writeQuietly } from "./outcome.ts";
+import { errorText, writeQuietly } from "./outcome.ts";
+import { readJobFile } from "../core/job_files.ts";
+import { settleTrial } from "./trial_end.ts";
 import { Slots } from "./slots.ts";
 import { SubmissionCancelled, type Trial, type TrialEnd } from "./trial.ts";
 
@@ -216,7 +217,7 @@ export abstract class Scheduler extends SchedulerBase {
   async jobIsRunning(job: Job): Promise<boolean> {
     let jid: string;
     try {
-      jid = (await Deno.readTextFile(job.jidFile)).trim();
+      jid = (readJobFile(job.jidFile, 4096) ?? "").trim();
     } catch {
       return false;
     }
@@ -396,17 +397,7 @@ export abstract class Scheduler extends SchedulerBase {
     // A finished job needs nothing of its trial: let it go (10,000 jobs add up).
     this.#trials.delete(job);
     job.endedAt = Date.now();
-    // Only a wrapper given a memory limit writes job.oom.
-    job.ranOutOfMemory = job.trialLimits.at(-1)?.memory !== undefined &&
-      existsQuietly(job.oomFile);
-    job.usage = readUsage(job.usageFile, end.sampledPeak);
-    const killed = job.killed ? job.killReason ?? "the job was killed" : null;
-    const outcome = trialOutcome(await job.readRc(), end, killed);
-    if (outcome.note) appendQuietly(job.stderrFile, outcome.note + "\n");
-    if (outcome.rewrite) {
-      writeQuietly(job.rcFile, `${outcome.rc}\n`);
-      writeQuietly(job.statusFile, `${JobStatus.FAILED}\n`);
-    }
+    const outcome = await settleTrial(job, end);
     job.rc = outcome.rc;
     this.setStatus(job, outcome.rc === 0 && !job.killed ? JobStatus.FINISHED : JobStatus.FAILED);
     await this.tell(outcome.hook, job);

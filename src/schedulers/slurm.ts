@@ -4,6 +4,7 @@
 
 import { join } from "@std/path/posix";
 import { EngineUnavailableError } from "../core/errors.ts";
+import { writeJobFile } from "../core/job_files.ts";
 import type { Measure } from "../core/cgroup_script.ts";
 import type { Job } from "../core/job.ts";
 import { findOnPath } from "../core/which.ts";
@@ -359,10 +360,10 @@ export class SlurmScheduler extends Scheduler {
     await this.#launcher?.shareMetadir(job);
     if (this.#pool) return await this.#pool.submit(job);
     await this.wrappedJobScript(job);
-    Deno.writeTextFileSync(join(job.metadir, "job.sbatch"), this.batchScript(job));
+    writeJobFile(join(job.metadir, "job.sbatch"), this.batchScript(job));
     if (this.cancelled) throw new SubmissionCancelled();
     const jid = await this.#batches.submit(job);
-    Deno.writeTextFileSync(job.jidFile, jid + "\n");
+    writeJobFile(job.jidFile, jid + "\n");
     this.track(job, slurmTrial(job, jid, this.queue));
     return jid;
   }

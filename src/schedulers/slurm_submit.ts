@@ -1,6 +1,7 @@
 // Submitting batch scripts with sbatch: one a job, or one array for many jobs.
 
 import { join } from "@std/path/posix";
+import { writeJobFile } from "../core/job_files.ts";
 import type { Job } from "../core/job.ts";
 import { runCommand } from "../core/process.ts";
 
@@ -38,7 +39,7 @@ async function sbatch(
 }
 
 function writeSubmission(job: Job, argv: readonly string[]): void {
-  Deno.writeTextFileSync(job.submissionFile, argv.join("\n") + "\n");
+  writeJobFile(job.submissionFile, argv.join("\n") + "\n");
 }
 
 /**

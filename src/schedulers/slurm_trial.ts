@@ -1,5 +1,6 @@
 // One trial of a job on Slurm, as the queue tells it.
 
+import { describeFile, readJobBytes, readJobFile } from "../core/job_files.ts";
 import { delay } from "@std/async/delay";
 import { join } from "@std/path/posix";
 import type { Job } from "../core/job.ts";
@@ -57,10 +58,10 @@ export function slurmTrial(job: Job, jid: string, queue: SlurmQueue): Trial {
       const lost = state !== null && LOST_STATES.has(state);
       // A script that ended by itself wrote its rc: on a shared filesystem it may show late.
       if (!lost && state !== null) await waitForFile(job.rcFile, 3000);
-      const said = await lastLines(join(job.metadir, "job.sbatch.out"));
+      const said = lastLines(join(job.metadir, "job.sbatch.out"));
       hasEnded = true;
       end({
-        sawRunning: sawRunning || await wrapperRan(job),
+        sawRunning: sawRunning || wrapperRan(job),
         signal: null,
         lost,
         why: (state
@@ -75,16 +76,27 @@ export function slurmTrial(job: Job, jid: string, queue: SlurmQueue): Trial {
 
 async function waitForFile(path: string, ms: number): Promise<void> {
   for (const end = Date.now() + ms; Date.now() < end; await delay(100)) {
-    if (await Deno.stat(path).then(() => true, () => false)) return;
+    if (describeFile(path) !== "gone") return;
   }
 }
 
-async function wrapperRan(job: Job): Promise<boolean> {
-  return await Deno.readTextFile(job.statusFile).then((text) => text.trim() !== "", () => false);
+// The job's files are read without following links (job_files.ts); a refused one is
+// taken as missing here, and refused again where the trial's end is read.
+function wrapperRan(job: Job): boolean {
+  try {
+    return (readJobFile(job.statusFile, 64) ?? "").trim() !== "";
+  } catch {
+    return false;
+  }
 }
 
-async function lastLines(path: string): Promise<string> {
-  const text = await Deno.readTextFile(path).catch(() => "");
+function lastLines(path: string): string {
+  let text = "";
+  try {
+    text = new TextDecoder().decode(readJobBytes(path, -4096, 4096) ?? new Uint8Array());
+  } catch {
+    // As above.
+  }
   return text.trim().split("\n").filter((line) => line && line !== RUNNING_MARKER).slice(-3)
     .join(" | ");
 }

@@ -1,6 +1,7 @@
 // Schedulers whose jobs are processes of this host (bash, or an engine client): a trial is
 // the process, its end is the process's exit, and no status is polled.
 
+import { writeJobFile } from "../core/job_files.ts";
 import type { Measure } from "../core/cgroup_script.ts";
 import {
   makeTrialCgroup,
@@ -151,7 +152,7 @@ export abstract class SpawningScheduler extends Scheduler {
     if (!cgroup && !own) this.#sampler ??= new PeakSampler();
     await this.wrappedJobScript(job);
     const argv = this.submissionArgv(job);
-    Deno.writeTextFileSync(job.submissionFile, argv.join("\n") + "\n");
+    writeJobFile(job.submissionFile, argv.join("\n") + "\n");
     if (this.cancelled) throw new SubmissionCancelled();
     let running = () => {};
     const trialRunning = new Promise<void>((resolve) => running = resolve);
@@ -171,7 +172,7 @@ export abstract class SpawningScheduler extends Scheduler {
         return sampler?.stop(process.pid);
       }),
     );
-    Deno.writeTextFileSync(job.jidFile, jid + "\n");
+    writeJobFile(job.jidFile, jid + "\n");
     return jid;
   }
 
