@@ -52,9 +52,9 @@ ${
       ? `xqc_before() {
 ${indent(cgroupJoin(measure))}
 ${indent(setUp)}
-${indent(section("plugins: onJobcmdInit", parts.init))}
-${indent(section("prescript", parts.prescript))}
-${indent(section("plugins: onJobcmdPrep", parts.prep))}
+${section("plugins: onJobcmdInit", parts.init)}
+${section("prescript", parts.prescript)}
+${section("plugins: onJobcmdPrep", parts.prep)}
 }`
       : "# set-up, plugins' snippets and prescript: none"
   }
@@ -62,8 +62,8 @@ ${
     after
       ? `xqc_after() {
 ${indent(setUp)}
-${indent(section("postscript", parts.postscript))}
-${indent(section("plugins: onJobcmdEnd", parts.end))}
+${section("postscript", parts.postscript)}
+${section("plugins: onJobcmdEnd", parts.end)}
 }`
       : "# postscript and plugins' end snippets: none"
   }

@@ -108,8 +108,8 @@ xqc_end() {
   xqc_explain
   xqc_usage
 ${indent(writeRc())}
-${indent(section("postscript", parts.postscript))}
-${indent(section("plugins: onJobcmdEnd", parts.end))}
+${section("postscript", parts.postscript)}
+${section("plugins: onJobcmdEnd", parts.end)}
   exit "$xqc_rc"
 }
 # A stop signal reaches a foreground command with the wrapper's group; a timed command
