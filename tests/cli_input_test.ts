@@ -95,12 +95,6 @@ const cases: Case[] = [
     message: "has no jobs",
   },
   {
-    name: "an unclosed quote in the jobs file",
-    args: (d) => ["run", ...IMAGE, "-j", join(d, "jobs")],
-    files: { jobs: "true\necho 'oops\n" },
-    message: "line 2: unclosed single quote",
-  },
-  {
     name: "an empty job list on stdin",
     args: () => ["run", ...IMAGE, "-j", "-"],
     stdin: "\n\n",

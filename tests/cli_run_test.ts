@@ -195,6 +195,27 @@ testOn("docker", "xqc run --dry-run prints each engine command and starts nothin
   await assertRejects(() => Deno.stat(join(dir, ".xqute")));
 });
 
+Deno.test("xqc run -j: a line is a bash command line (pipes, redirections, &&), as GNU parallel runs it", async () => {
+  const dir = await tempDir();
+  const out = join(dir, "out.txt");
+  await Deno.writeTextFile(
+    join(dir, "jobs"),
+    `echo hi > ${out}\n  # an indented comment\necho abc | tr a-c x-z\nfalse || echo "recovered $((6*7))"\n` +
+      `echo 'broken\n`,
+  );
+  const result = await xqc(["run", "--scheduler", "local", "-j", "jobs", "--json"], { cwd: dir });
+  assertEquals(result.code, 1, result.stderr);
+  const summary = JSON.parse(result.stdout);
+  assertEquals(summary.jobs.map((j: { rc: number }) => j.rc), [0, 0, 0, 2]);
+  assertEquals(summary.jobs[0].cmd, `echo hi > ${out}`);
+  assertEquals(await Deno.readTextFile(out), "hi\n");
+  const workdir = join(dir, ".xqute");
+  assertEquals(await readJobFile(workdir, 0, "job.stdout"), "");
+  assertEquals(await readJobFile(workdir, 1, "job.stdout"), "xyz\n");
+  assertEquals(await readJobFile(workdir, 2, "job.stdout"), "recovered 42\n");
+  assertStringIncludes(await readJobFile(workdir, 3, "job.stderr"), "unexpected EOF");
+});
+
 Deno.test("xqc run --resume skips finished jobs and counts them as skipped", async () => {
   const dir = await tempDir();
   await Deno.writeTextFile(join(dir, "jobs"), "echo one\nbash -c 'test -e flag'\n");

@@ -24,7 +24,8 @@ Exit codes: 0 all jobs succeeded, 1 a job failed or was killed, 2 bad usage or s
 
 Jobs (one of):
   -- COMMAND...            one job: the command and its arguments, passed literally
-  -j, --jobs FILE          one job per line, split as a shell splits words; "-" reads stdin
+  -j, --jobs FILE          one job per line, a bash command line (pipes, redirections, as GNU
+                           parallel runs a line); blank and # lines skipped; "-" reads stdin
   -f, --file SPEC.yaml     a YAML spec: these options in camelCase, and "jobs"; flags override it
 
 Options:

@@ -171,7 +171,7 @@ function parseSlurmOpts(items: readonly string[]): Record<string, string | true 
 async function readJobsFile(path: string): Promise<JobSpec[]> {
   if (path === "-") {
     const text = await new Response(Deno.stdin.readable).text();
-    return parseJobsText(text, "-");
+    return parseJobsText(text);
   }
   let text: string;
   try {
@@ -182,7 +182,7 @@ async function readJobsFile(path: string): Promise<JobSpec[]> {
       : `cannot be read (${(e as Error).message})`;
     throw new ValidationError(`Jobs file "${path}" ${why}`);
   }
-  return parseJobsText(text, path);
+  return parseJobsText(text);
 }
 
 /**

@@ -3,7 +3,6 @@
 import { parse as parseYaml } from "@std/yaml";
 import { ValidationError } from "../core/errors.ts";
 import { isEnvName } from "../core/job.ts";
-import { shellSplit } from "../core/shell.ts";
 import { parseResources, type ResourceOptions } from "../core/resources.ts";
 import { sbatchLines, type SbatchValue } from "../schedulers/slurm_options.ts";
 
@@ -336,26 +335,27 @@ export async function loadSpecFile(path: string): Promise<BatchSpec> {
 }
 
 /**
- * Read a jobs file: one job a line, split as a shell splits words; blank lines and
- * `#` comments are skipped.
+ * Read a jobs file: one job a line, a bash command line run as written (as GNU parallel
+ * runs a line: `a | b > out` is a pipe and a redirection); blank lines and lines whose
+ * first word starts with `#` are skipped. A line with broken quoting is bash's to report,
+ * in the job's stderr (rc 2), as for a spec's string job.
  *
  * @param text The file's text.
- * @param source Its name, for messages.
  * @returns The jobs.
- * @throws {ValidationError} For a line with an unclosed quote.
+ * @example
+ * ```ts
+ * import { parseJobsText } from "./spec.ts";
+ * import { assertEquals } from "@std/assert";
+ * assertEquals(parseJobsText("# a comment\n\necho hi > out.txt\n").map((job) => job.cmd), [
+ *   "echo hi > out.txt",
+ * ]);
+ * ```
  */
-export function parseJobsText(text: string, source: string): JobSpec[] {
+export function parseJobsText(text: string): JobSpec[] {
   const jobs: JobSpec[] = [];
-  for (const [i, line] of text.split("\n").entries()) {
-    let words: string[];
-    try {
-      words = shellSplit(line);
-    } catch (e) {
-      throw new ValidationError(
-        `Jobs file "${source}", line ${i + 1}: ${(e as Error).message.toLowerCase()}`,
-      );
-    }
-    if (words.length) jobs.push({ cmd: words, envs: {} });
+  for (const line of text.split("\n")) {
+    const trimmed = line.trim();
+    if (trimmed && !trimmed.startsWith("#")) jobs.push({ cmd: line.replace(/\r$/, ""), envs: {} });
   }
   return jobs;
 }
