@@ -74,7 +74,8 @@ export {
   XqcError,
 } from "./src/core/errors.ts";
 export type { JobSummary, RunSummary } from "./src/core/summary.ts";
-export { type JobRecord, readState, type RunRecord } from "./src/core/state.ts";
+export type { JobRecord, RunRecord } from "./src/core/state.ts";
+export { readState } from "./src/core/state_view.ts";
 export { type Logger, silentLogger, stderrLogger } from "./src/core/logger.ts";
 export type { JobUsage } from "./src/core/usage.ts";
 export type { Measure } from "./src/core/cgroup_script.ts";

@@ -1,7 +1,7 @@
 // `xqc kill`: stop the run that owns a workdir, and whatever a crashed run of it left.
 
 import { delay } from "@std/async/delay";
-import { readState } from "../core/state.ts";
+import { readState } from "../core/state_view.ts";
 import { lockOwner } from "../core/workdir.ts";
 import { reapWorkdir } from "../run/reap.ts";
 import { existingWorkdir, parseFlags } from "./flags.ts";

@@ -1,5 +1,7 @@
 // `xqc logs`: a job's stdout or stderr, and with --follow its new lines while it runs.
 
+import { recordDir } from "../core/state.ts";
+import { readJobState } from "../core/state_view.ts";
 import { describeFile, readJobBytes } from "../core/job_files.ts";
 import { printableLines } from "../core/printable.ts";
 import { delay } from "@std/async/delay";
@@ -30,7 +32,9 @@ export async function commandLogs(args: string[], io: Io): Promise<number> {
   const index = String(flags._[0] ?? "");
   if (!/^\d+$/.test(index)) throw new ValidationError(`xqc logs needs a job INDEX, not "${index}"`);
   const workdir = await existingWorkdir(flags);
-  const metadir = join(workdir, index);
+  // A job --resume found finished elsewhere has its files where its twin left them.
+  const record = await readJobState(workdir, Number(index));
+  const metadir = join(workdir, record ? recordDir(record) : index);
   try {
     if (!Deno.lstatSync(metadir).isDirectory) throw new Error();
   } catch {

@@ -3,7 +3,8 @@
 import { printable } from "../core/printable.ts";
 import { delay } from "@std/async/delay";
 import { ValidationError } from "../core/errors.ts";
-import { type JobRecord, readState, type RunRecord } from "../core/state.ts";
+import type { JobRecord, RunRecord } from "../core/state.ts";
+import { readState } from "../core/state_view.ts";
 import { lockOwner } from "../core/workdir.ts";
 import { format as formatBytes } from "@std/fmt/bytes";
 import { formatDuration } from "./duration.ts";

@@ -1,6 +1,6 @@
 // A job: its command, its metadir and the files in it, and its state in this process.
 
-import { join } from "@std/path/posix";
+import { basename, dirname, join } from "@std/path/posix";
 import type { ResourceOptions, Resources } from "./resources.ts";
 import type { JobUsage } from "./usage.ts";
 import { JobStatus, type JobStatusCode } from "./status.ts";
@@ -71,16 +71,16 @@ export function validateJobInput(cmd: unknown, envs: unknown = {}): void {
 
 /** A job of a run: one command, run in one metadir, perhaps several trials. */
 export class Job {
-  /** The job's index in its run, from 0; also its metadir's name. */
+  /** The job's index in its run, from 0; also its metadir's name, unless it was placed. */
   readonly index: number;
   /** The command as fed. */
   readonly cmd: JobCommand;
   /** The job's own environment variables. */
   readonly envs: Readonly<Record<string, string>>;
-  /** The metadir on the host: `<workdir>/<index>`. */
-  readonly metadir: string;
+  /** The metadir on the host: `<workdir>/<index>` (another name when {@linkcode placeIn}). */
+  metadir: string;
   /** The metadir as the job sees it (inside the container). */
-  readonly mountedMetadir: string;
+  mountedMetadir: string;
   /** The image this job runs in, when it is not its scheduler's. */
   readonly image: string | null;
   /** The resources this job asks for, over its scheduler's. */
@@ -238,6 +238,22 @@ export class Job {
     } catch (e) {
       return Promise.reject(e);
     }
+  }
+
+  /**
+   * Give the job another metadir of the same workdir, before anything is written: the one a
+   * finished twin left (`--resume`), or a free one when its own name holds such a twin's.
+   *
+   * @param name The metadir's name under the workdir.
+   */
+  placeIn(name: string): void {
+    this.metadir = join(dirname(this.metadir), name);
+    this.mountedMetadir = join(dirname(this.mountedMetadir), name);
+  }
+
+  /** The metadir's name under the workdir. */
+  get dir(): string {
+    return basename(this.metadir);
   }
 
   /**

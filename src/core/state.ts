@@ -61,6 +61,8 @@ export interface JobRecord {
   skipped: boolean;
   /** A hash of all that decides its result, for `--resume`. */
   hash: string;
+  /** Its metadir's name under the workdir, when it is not the index (see `--resume`). */
+  dir?: string;
   /** When it was first submitted. */
   submittedAt: number | null;
   /** When its last trial started running. */
@@ -107,11 +109,22 @@ export function jobRecordOf(job: Job, hash: string, ended = false): JobRecord {
     killed: job.killed,
     skipped: job.skipped,
     hash,
+    ...(job.dir === String(job.index) ? {} : { dir: job.dir }),
     submittedAt: job.submittedAt,
     startedAt: job.startedAt,
     endedAt: job.endedAt,
     usage: job.usage,
   };
+}
+
+/**
+ * The name of a record's metadir under its workdir.
+ *
+ * @param record The job's record.
+ * @returns The name: its index, unless `--resume` placed it elsewhere.
+ */
+export function recordDir(record: Pick<JobRecord, "index" | "dir">): string {
+  return record.dir ?? String(record.index);
 }
 
 /**
@@ -244,6 +257,16 @@ export class StateStore {
     return (await this.#kv.get<RunRecord>(["run"])).value;
   }
 
+  /**
+   * One job's record.
+   *
+   * @param index The job's index.
+   * @returns Its record, or `null`.
+   */
+  async readJob(index: number): Promise<JobRecord | null> {
+    return (await this.#kv.get<JobRecord>(["job", index])).value;
+  }
+
   /** Every job's record, by index. */
   async readJobs(): Promise<JobRecord[]> {
     const jobs: JobRecord[] = [];
@@ -251,15 +274,47 @@ export class StateStore {
     return jobs.sort((a, b) => a.index - b.index);
   }
 
-  /** Delete every job's record (a new run). */
+  /** Delete every job's record, and the earlier runs' ones (a new run, not resumed). */
   async clearJobs(): Promise<void> {
-    const keys: Deno.KvKey[] = [];
-    for await (const entry of this.#kv.list({ prefix: ["job"] })) keys.push(entry.key);
-    for (const batch of commitBatches(keys)) {
-      const op = this.#kv.atomic();
-      for (const key of batch) op.delete(key);
-      await op.commit();
+    for (const prefix of ["job", "earlier"]) {
+      const keys: Deno.KvKey[] = [];
+      for await (const entry of this.#kv.list({ prefix: [prefix] })) keys.push(entry.key);
+      for (const batch of commitBatches(keys)) {
+        const op = this.#kv.atomic();
+        for (const key of batch) op.delete(key);
+        await op.commit();
+      }
     }
+  }
+
+  /**
+   * Keep the last run's job records as earlier ones, key `["earlier", dir]`, for a resumed
+   * run to find finished jobs by content; the run's own records start empty. A record of a
+   * metadir replaces an earlier one of the same metadir. Each batch moves at once, so a
+   * crash in between loses none (the rest is moved by the next start).
+   *
+   * @returns Every earlier record: of the last run and of the runs before it.
+   */
+  async keepEarlier(): Promise<JobRecord[]> {
+    const last: JobRecord[] = [];
+    for await (const entry of this.#kv.list<JobRecord>({ prefix: ["job"] })) {
+      last.push(entry.value);
+    }
+    // Two mutations a record: half a commit's records, to stay within Kv's mutations a commit.
+    for (const batch of commitBatches(last)) {
+      for (let at = 0; at < batch.length; at += COMMIT_RECORDS / 2) {
+        const op = this.#kv.atomic();
+        for (const record of batch.slice(at, at + COMMIT_RECORDS / 2)) {
+          op.delete(["job", record.index]).set(["earlier", recordDir(record)], record);
+        }
+        await op.commit();
+      }
+    }
+    const earlier: JobRecord[] = [];
+    for await (const entry of this.#kv.list<JobRecord>({ prefix: ["earlier"] })) {
+      earlier.push(entry.value);
+    }
+    return earlier;
   }
 
   /** Flush and close; a write that keeps failing is reported, not thrown. */
@@ -349,26 +404,4 @@ function retryPauseMs(failures: number): number {
 
 function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
-}
-
-/**
- * Read a workdir's state without taking part in its run (for `xqc status`).
- *
- * @param workdir The workdir.
- * @returns The run's record and the jobs', or `null` when the workdir has no state.
- */
-export async function readState(
-  workdir: string,
-): Promise<{ run: RunRecord | null; jobs: JobRecord[] } | null> {
-  try {
-    await Deno.stat(join(workdir, "state.kv"));
-  } catch {
-    return null;
-  }
-  const store = await StateStore.open(workdir);
-  try {
-    return { run: await store.readRun(), jobs: await store.readJobs() };
-  } finally {
-    await store.close();
-  }
 }

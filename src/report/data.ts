@@ -3,7 +3,8 @@
 
 import { readJobBytes, UnsafeFileError } from "../core/job_files.ts";
 import { join } from "@std/path/posix";
-import { readState, type RunRecord } from "../core/state.ts";
+import { recordDir, type RunRecord } from "../core/state.ts";
+import { readState } from "../core/state_view.ts";
 
 /** One trial of a job, as the timeline draws it. */
 export interface ReportTrial {
@@ -176,13 +177,14 @@ export async function collectReport(workdir: string): Promise<ReportData | null>
       realtimeMs: start !== null && end !== null ? end - start : null,
     };
   });
+  const dirs = new Map(state.jobs.map((record) => [record.index, recordDir(record)]));
   const failed = jobs.filter((job) => job.status === "FAILED" || job.status === "KILLED");
   const failures = failed.slice(0, FAILURES_SHOWN).map((job) => ({
     index: job.index,
     cmd: job.cmd,
     status: job.status,
     rc: job.rc,
-    stderr: tail(join(workdir, String(job.index), "job.stderr"), STDERR_LINES),
+    stderr: tail(join(workdir, dirs.get(job.index)!, "job.stderr"), STDERR_LINES),
   }));
   return {
     workdir,

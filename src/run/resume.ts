@@ -1,10 +1,10 @@
 // What makes a finished job the same job again, for `--resume`: a hash of all that decides
-// its result.
+// its result, and the earlier runs' finished jobs found by it wherever a job now stands.
 
 import { sha256Hex } from "../core/digest.ts";
 import { readJobFile } from "../core/job_files.ts";
 import type { Job } from "../core/job.ts";
-import type { JobRecord } from "../core/state.ts";
+import { type JobRecord, recordDir } from "../core/state.ts";
 import { JobStatus } from "../core/status.ts";
 import type { Scheduler } from "../schedulers/scheduler.ts";
 
@@ -41,5 +41,65 @@ export function finishedBefore(record: JobRecord, job: Job): boolean {
       readJobFile(job.rcFile, 64)?.trim() === "0";
   } catch {
     return false;
+  }
+}
+
+// A record whose job may have finished: its metadir is kept for a twin that may come.
+const MAY_HAVE_FINISHED = new Set(["FINISHED", "SKIPPED", "RUNNING", "SUBMITTED"]);
+
+/**
+ * The jobs earlier runs of a workdir finished, found by content: a job fed now whose twin
+ * (same hash) finished is placed in that twin's metadir and skipped, wherever either stands
+ * in its list; identical jobs are matched one to one. A job to run gets its own index as
+ * its metadir's name, or a free name when that one holds a finished job's files, which are
+ * never written over while a twin may still come.
+ */
+export class EarlierJobs {
+  #byHash = new Map<string, JobRecord[]>();
+  #kept = new Set<string>();
+  #used = new Set<string>();
+  #next = 0;
+
+  /**
+   * @param records The earlier runs' records (none when the run is not resumed).
+   */
+  constructor(records: readonly JobRecord[]) {
+    for (const record of records) {
+      if (!MAY_HAVE_FINISHED.has(record.status)) continue;
+      const dir = recordDir(record);
+      this.#kept.add(dir);
+      this.#next = Math.max(this.#next, Number(dir) + 1 || 0);
+      const twins = this.#byHash.get(record.hash);
+      if (twins) twins.push(record);
+      else this.#byHash.set(record.hash, [record]);
+    }
+  }
+
+  /**
+   * Place a job fed now in its metadir.
+   *
+   * @param job The job (not yet written anywhere).
+   * @param hash Its {@linkcode jobHash}.
+   * @returns The record of a twin that finished earlier (the job is then in its metadir, to
+   *   be skipped), or `null`.
+   */
+  place(job: Job, hash: string): JobRecord | null {
+    const twins = this.#byHash.get(hash) ?? [];
+    for (const [at, record] of twins.entries()) {
+      const dir = recordDir(record);
+      if (this.#used.has(dir)) continue;
+      job.placeIn(dir);
+      if (!finishedBefore(record, job)) continue;
+      twins.splice(at, 1);
+      this.#used.add(dir);
+      return record;
+    }
+    let dir = String(job.index);
+    if (this.#kept.size) {
+      while (this.#kept.has(dir) || this.#used.has(dir)) dir = String(this.#next++);
+      this.#used.add(dir);
+    }
+    job.placeIn(dir);
+    return null;
   }
 }

@@ -6,7 +6,7 @@ import { validateJobInput } from "../core/job.ts";
 import { parseResources } from "../core/resources.ts";
 import { type Logger, stderrLogger } from "../core/logger.ts";
 import { checkKnownKeys } from "../core/options.ts";
-import { type JobRecord, jobRecordOf, type RunRecord, StateStore } from "../core/state.ts";
+import { jobRecordOf, type RunRecord, StateStore } from "../core/state.ts";
 import { JobErrorStrategy, JobStatus } from "../core/status.ts";
 import { type RunSummary, summarize } from "../core/summary.ts";
 import { checkWorkdir, claimWorkdir, type WorkdirClaim } from "../core/workdir.ts";
@@ -14,7 +14,7 @@ import type { Scheduler } from "../schedulers/scheduler.ts";
 import { PluginManager, type PluginRun } from "./plugin.ts";
 import { startRechecks } from "./rechecks.ts";
 import { createScheduler } from "./registry.ts";
-import { finishedBefore, jobHash } from "./resume.ts";
+import { EarlierJobs, jobHash } from "./resume.ts";
 import { listenForStopSignals, SIGNAL_EXIT_CODES } from "./signals.ts";
 import { TraceWriter } from "./trace.ts";
 import { type RunOptions, XQUTE_OPTION_KEYS, type XquteOptions } from "./xqute_options.ts";
@@ -54,7 +54,7 @@ export class Xqute implements PluginRun {
   #store: StateStore | null = null;
   #trace: TraceWriter | null = null;
   #claim: WorkdirClaim | null = null;
-  #previous = new Map<number, JobRecord>();
+  #earlier = new EarlierJobs([]);
   #hashes = new WeakMap<Job, string>();
   #runRecord: RunRecord | null = null;
   #stopping = false;
@@ -129,12 +129,12 @@ export class Xqute implements PluginRun {
     this.jobs.push(job);
     const hash = await jobHash(job, this.scheduler);
     this.#hashes.set(job, hash);
-    const before = this.#previous.get(job.index);
+    const twin = this.#earlier.place(job, hash);
     await this.plugins.event("onJobInit", this.scheduler, job);
-    if (this.resume && before?.hash === hash && finishedBefore(before, job)) {
+    if (twin) {
       job.skipped = true;
       job.rc = 0;
-      job.trial = before.trial;
+      job.trial = twin.trial;
       this.scheduler.setStatus(job, JobStatus.FINISHED);
     } else {
       this.scheduler.setStatus(job, JobStatus.QUEUED);
@@ -235,10 +235,10 @@ export class Xqute implements PluginRun {
     try {
       this.#store = await StateStore.open(scheduler.workdir, this.logger);
       this.#trace = new TraceWriter(scheduler.workdir);
-      if (this.resume) {
-        for (const record of await this.#store.readJobs()) this.#previous.set(record.index, record);
-      }
-      await this.#store.clearJobs();
+      // Resumed, the earlier records stay until a run ends that was fed all its jobs: one
+      // stopped while it was fed must not forget jobs it had not reached.
+      if (this.resume) this.#earlier = new EarlierJobs(await this.#store.keepEarlier());
+      else await this.#store.clearJobs();
       const reaped = await scheduler.reapOrphans();
       if (reaped.length) {
         this.logger.info(

@@ -87,18 +87,18 @@ export class SlurmBatches {
 
   #arrayScript(jobs: readonly Job[]): { path: string } {
     const host = this.#host;
-    const indexes = jobs.map((job) => job.index);
+    const dirs = jobs.map((job) => job.dir);
     const dir = join(host.workdir, "slurm-arrays");
     Deno.mkdirSync(dir, { recursive: true });
     const number = this.#arrays++;
     const throttle = Number.isFinite(host.forks) ? `%${host.forks}` : "";
     const text = renderArrayScript({
       workdir: host.workdir,
-      indexes,
+      dirs,
       sbatch: sbatchLines({
         "job-name": `${host.jobNameStem}array${number}`,
         output: "/dev/null",
-        array: `0-${indexes.length - 1}${throttle}`,
+        array: `0-${dirs.length - 1}${throttle}`,
         ...host.slurmOpts,
         ...slurmResources(host.trialResources(jobs[0])),
       }),

@@ -66,12 +66,12 @@ export interface ArrayScriptParts {
   sbatch: readonly string[];
   /** The workdir on the host. */
   workdir: string;
-  /** The jobs' indexes, in task order (task `i` runs job `indexes[i]`). */
-  indexes: readonly number[];
+  /** The jobs' metadirs' names, in task order (task `i` runs the job in `dirs[i]`). */
+  dirs: readonly string[];
 }
 
 /**
- * An array's batch script: task `i` runs the batch script of job `indexes[i]`, with its
+ * An array's batch script: task `i` runs the batch script in metadir `dirs[i]`, with its
  * output in that job's metadir.
  *
  * @param parts The pieces.
@@ -82,7 +82,7 @@ export function renderArrayScript(parts: ArrayScriptParts): string {
   return `#!/bin/bash
 ${parts.sbatch.join("\n")}
 # A job array of ${parts.workdir}: written by @xq/container.
-xqc_jobs=(${parts.indexes.join(" ")})
+xqc_jobs=(${parts.dirs.join(" ")})
 xqc_meta=${workdir}/"\${xqc_jobs[$SLURM_ARRAY_TASK_ID]}"
 exec bash "$xqc_meta/job.sbatch" >>"$xqc_meta/job.sbatch.out" 2>&1
 `;
