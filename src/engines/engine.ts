@@ -152,7 +152,8 @@ export interface Engine {
    */
   stopArgv(name: string, remove: boolean): string[] | null;
   /**
-   * Whether a job runs, asked of the engine (not of this process's memory).
+   * Whether a job runs, asked of the engine (not of this process's memory); throws when
+   * the engine cannot tell (it does not answer), which is no answer, not a "no".
    *
    * @param jid The job's id.
    * @param workdir The run's workdir.
@@ -160,7 +161,8 @@ export interface Engine {
   isRunning(jid: string, workdir: string): Promise<boolean>;
   /**
    * The ids of a run's jobs that the engine runs, in one call; `null` when the engine
-   * cannot list them (its jobs are processes of this host, watched directly).
+   * cannot list them (its jobs are processes of this host, watched directly); throws when
+   * the listing fails.
    *
    * @param runId The run's id.
    */

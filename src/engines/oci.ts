@@ -163,20 +163,23 @@ export abstract class OciEngine implements Engine {
     await runCommand(this.removeArgv(jid, remove), { deadlineMs: 15_000 });
   }
 
-  /** `inspect` says the container runs. */
+  /** `inspect` says the container runs; throws when the engine does not answer. */
   async isRunning(jid: string): Promise<boolean> {
     const out = await runCommand([this.bin, "inspect", "--format", "{{.State.Running}}", jid]);
-    return out.code === 0 && out.stdout.trim() === "true";
+    if (out.code === 0) return out.stdout.trim() === "true";
+    const said = lastLine(out.stderr);
+    if (/no such (container|object)|no container with name|not found/i.test(said)) return false;
+    throw new Error(`${this.name} inspect ${jid} failed: ${said || `exit code ${out.code}`}`);
   }
 
-  /** One `ps` for every running container of the run. */
+  /** One `ps` for every running container of the run; throws when the engine does not answer. */
   async liveJobs(runId: string): Promise<Set<string>> {
     return new Set(await this.#names(`label=xqc.run=${runId}`));
   }
 
   /** One `ps` for the running (or created, paused) containers of the workdir. */
   leftovers(workdir: string): Promise<string[]> {
-    return this.#names(`label=xqc.workdir=${workdir}`);
+    return this.#names(`label=xqc.workdir=${workdir}`).catch(() => []);
   }
 
   /** `rm -f` each, at once. */
@@ -211,6 +214,9 @@ export abstract class OciEngine implements Engine {
       "--format",
       "{{.Names}}",
     ]);
-    return out.code === 0 ? out.stdout.split("\n").map((s) => s.trim()).filter(Boolean) : [];
+    if (out.code !== 0) {
+      throw new Error(`${this.name} ps failed: ${lastLine(out.stderr) || `exit code ${out.code}`}`);
+    }
+    return out.stdout.split("\n").map((s) => s.trim()).filter(Boolean);
   }
 }

@@ -221,7 +221,7 @@ export abstract class Scheduler extends SchedulerBase {
     } catch {
       return false;
     }
-    return jid !== "" && await this.jidIsRunning(jid);
+    return jid !== "" && await this.jidIsRunning(jid).catch(() => false);
   }
 
   /**
@@ -332,12 +332,21 @@ export abstract class Scheduler extends SchedulerBase {
 
   async #recheck(running: readonly Job[]): Promise<void> {
     if (!running.length) return;
-    const alive = await this.liveJids(running);
+    // A listing that fails is no answer: nothing is abandoned on it (the job may run on,
+    // and a retry would write into its metadir).
+    let alive: Set<string>;
+    try {
+      alive = await this.liveJids(running);
+    } catch (e) {
+      this.logger.warn(`the recheck could not list the running jobs: ${errorText(e)}`);
+      return;
+    }
     await Promise.all(running.map(async (job) => {
       const trial = this.#trials.get(job);
       if (alive.has(job.jid) || !trial || trial.hasEnded) return;
       // Asked once more, alone: a job that just ended is not taken for a vanished one.
-      if (await this.jidIsRunning(job.jid) || trial.hasEnded) return;
+      const runs = await this.jidIsRunning(job.jid).catch(() => true);
+      if (runs || trial.hasEnded) return;
       trial.abandon(
         `xqc: the job's ${this.image ? "container" : "process"} ${job.jid} is gone, ` +
           `but its client did not end; found by the recheck every ${this.recheckInterval} s`,
