@@ -94,11 +94,19 @@ export async function commandRun(args: string[], io: Io): Promise<number> {
   const upFront = xq.scheduler.name === "slurm" || ownImages ? request.jobs.length : 1;
   for (const job of request.jobs.slice(0, upFront)) await feed(job);
   let summary: RunSummary;
+  let unfed: { index: number; error: unknown } | null = null;
   try {
     await xq.runUntilComplete({ keepFeeding: true });
-    for (const job of request.jobs.slice(upFront)) {
+    for (const [at, job] of request.jobs.slice(upFront).entries()) {
       if (!xq.feeding) break; // interrupted while feeding
-      await feed(job);
+      try {
+        await feed(job);
+      } catch (error) {
+        // Jobs run already: the run stops as a stop signal stops it, and says so.
+        unfed = { index: upFront + at, error };
+        await xq.abort(`the run stopped: job ${unfed.index} could not be fed`);
+        break;
+      }
     }
     summary = await xq.stopFeeding();
   } finally {
@@ -112,6 +120,14 @@ export async function commandRun(args: string[], io: Io): Promise<number> {
           formatDuration(summary.durationMs)
         } (workdir ${summary.workdir})\n`,
     );
+  }
+  if (unfed) {
+    const why = unfed.error instanceof Error ? unfed.error.message : String(unfed.error);
+    io.err(
+      `xqc: job ${unfed.index} could not be fed: ${why}; the run was stopped, ` +
+        `${summary.killed} running job(s) killed, ${request.jobs.length - unfed.index} not fed\n`,
+    );
+    return 1;
   }
   return exitCodeOf(summary);
 }

@@ -206,6 +206,17 @@ export class Xqute implements PluginRun {
     }
   }
 
+  /**
+   * Stop the run for a reason of the caller's (a job that could not be fed): jobs not
+   * started will not start, and the running ones are killed, as a stop signal does.
+   *
+   * @param reason Why, for the killed jobs' `job.stderr`.
+   */
+  async abort(reason: string): Promise<void> {
+    this.#stop();
+    await this.#killAll(`the job was killed: ${reason}`);
+  }
+
   #stop(): void {
     this.#stopping = true;
     this.scheduler.cancelled = true;
