@@ -84,7 +84,8 @@ testOn(
     const workdir = join(dir, "wd");
     const image = `xqc-resume-${crypto.randomUUID().slice(0, 8)}:same`;
     const { tar } = await rootfs();
-    await sh(["docker", "import", tar, image]);
+    // The first import's id: the second import takes its name, and it must not stay dangling.
+    const first = (await sh(["docker", "import", tar, image])).trim();
     try {
       const log = join(dir, "log");
       const resume = (...extra: string[]) =>
@@ -118,7 +119,7 @@ testOn(
       assertEquals(await statuses("--prescript", "true"), ["FINISHED"]);
       assertEquals((await Deno.readTextFile(log)).split("\n").filter(Boolean).length, 3);
     } finally {
-      await sh(["docker", "rmi", "-f", image]).catch(() => "");
+      await sh(["docker", "rmi", "-f", image, first]).catch(() => "");
     }
   },
 );

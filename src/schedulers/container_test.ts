@@ -194,12 +194,15 @@ for (const engine of ENGINE_NAMES) {
       const parent = await tempDir();
       const workdir = join(parent, "wd");
       const image = engine === "apptainer" ? join(parent, "missing.sif") : "xqc-no-such-image:1";
+      const said: string[] = [];
       const xq = new Xqute({
         scheduler: "container",
         workdir,
         schedulerOpts: { image, bin: engine },
+        logger: { info: (line) => said.push(line), warn: (line) => said.push(line) },
       });
       await assertRejects(() => xq.feed(["true"]), EngineUnavailableError, image);
+      if (engine !== "apptainer") assertEquals(said, [`pulling ${image} (${engine})`]);
       await assertRejects(() => Deno.stat(workdir));
     },
   );
