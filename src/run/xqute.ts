@@ -15,6 +15,7 @@ import { PluginManager, type PluginRun } from "./plugin.ts";
 import { startRechecks } from "./rechecks.ts";
 import { createScheduler } from "./registry.ts";
 import { EarlierJobs, jobHash } from "./resume.ts";
+import { InFlight } from "./in_flight.ts";
 import { listenForStopSignals, SIGNAL_EXIT_CODES } from "./signals.ts";
 import { TraceWriter } from "./trace.ts";
 import { type RunOptions, XQUTE_OPTION_KEYS, type XquteOptions } from "./xqute_options.ts";
@@ -330,22 +331,19 @@ export class Xqute implements PluginRun {
    * one is submitted, tell the scheduler that no more wait.
    */
   async #dispatch(): Promise<void> {
-    const active = new Set<Promise<void>>();
+    const active = new InFlight();
     const submitting = new Set<Promise<void>>();
     for (let job = await this.#take(); job; job = await this.#take()) {
-      const limit = this.scheduler.maxInFlight(this.#queue.length + 1 + active.size);
-      while (active.size >= limit) await Promise.race(active);
+      await active.below(this.scheduler.maxInFlight(this.#queue.length + 1 + active.size));
       if (this.#stopping) break;
       const submission = this.scheduler.submitJobAndUpdateStatus(job);
       submitting.add(submission);
       submission.finally(() => submitting.delete(submission)).catch(() => {});
-      const run: Promise<void> = submission.then(() => this.#runJob(job))
-        .finally(() => active.delete(run));
-      active.add(run);
+      active.add(submission.then(() => this.#runJob(job)));
     }
     await Promise.all(submitting);
     if (!this.#stopping) this.scheduler.drained();
-    await Promise.all(active);
+    await active.settled();
   }
 
   /** A submitted job: to its end, through its retries. */
