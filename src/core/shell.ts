@@ -132,3 +132,39 @@ export function shellSplit(line: string): string[] {
   if (inWord) words.push(word);
   return words;
 }
+
+// A line of words bash runs as they are: no expansion, redirection, operator or comment
+// can hide in them. Double quotes may hold neither `$`, a backquote, a backslash nor `!`.
+const WORD = `(?:[A-Za-z0-9_./:,@%+=-]|'[^']*'|"[^"$\`\\\\!]*")+`;
+const PLAIN_LINE = new RegExp(`^[ \\t]*${WORD}(?:[ \\t]+${WORD})*[ \\t]*$`);
+// Words that bash takes as keywords in the first place, not as a program's name.
+const KEYWORDS = new Set(
+  "! [[ ]] { } case coproc do done elif else esac fi for function if in select then time until while"
+    .split(" "),
+);
+
+/**
+ * The argv of a command line that bash would run as plain words (`samtools index a.bam`,
+ * `echo 'a b'`), or `null` when bash has more to do with it (a pipe, a redirection, a
+ * variable, a glob, a keyword, an assignment): such a line must go through bash. Running
+ * the argv gives the same result without starting a shell for the line.
+ *
+ * @param line The command line.
+ * @returns Its words, or `null`.
+ * @example
+ * ```ts
+ * import { plainWords } from "./shell.ts";
+ * import { assertEquals } from "@std/assert";
+ * assertEquals(plainWords(`echo 'a b' c`), ["echo", "a b", "c"]);
+ * assertEquals(plainWords("echo hi > out.txt"), null);
+ * assertEquals(plainWords("A=1 env"), null);
+ * ```
+ */
+export function plainWords(line: string): string[] | null {
+  if (!PLAIN_LINE.test(line)) return null;
+  const first = line.trimStart();
+  // An assignment, or a job spec (`%1`), is not a program's name.
+  if (/^[A-Za-z_][A-Za-z0-9_]*=|^%/.test(first)) return null;
+  const words = shellSplit(line);
+  return KEYWORDS.has(words[0]) ? null : words;
+}

@@ -8,7 +8,7 @@ import { Job, type JobCommand } from "../core/job.ts";
 import { formatMemory, type Resources, trialResources } from "../core/resources.ts";
 import { checkKnownKeys } from "../core/options.ts";
 import { findTaggedGroups, signalSession } from "../core/process.ts";
-import { shellJoin, shellQuote, shellSplit } from "../core/shell.ts";
+import { plainWords, shellJoin, shellQuote, shellSplit } from "../core/shell.ts";
 import type { JobErrorStrategyName } from "../core/status.ts";
 import { renderPoolJob } from "../core/pool_job.ts";
 import { renderWrapper, type WrapperParts } from "../core/wrapper.ts";
@@ -274,7 +274,8 @@ export abstract class SchedulerBase {
       trial: job.trial,
       mountedWorkdir: this.mountedWorkdir,
       mountedMetadir: job.mountedMetadir,
-      cmd: job.cmd,
+      // A line of plain words runs as its argv: the same result, without a shell to start.
+      cmd: typeof job.cmd === "string" ? plainWords(job.cmd) ?? job.cmd : job.cmd,
       wrapperInit: this.jobcmdWrapperInit,
       init: this.jobcmdInit(job),
       prescript: this.prescript,
