@@ -312,6 +312,10 @@ testOn(
       `${array}_1`,
     );
     assertEquals(await readJobFile(workdir, 1, "job.stdout"), "retried\n");
+    // What each trial's batch script said is kept with that trial, not appended to the next.
+    const markers = (text: string) => text.split("\n").filter((l) => l === "XQC-JOB-RUNNING");
+    assertEquals(markers(await readJobFile(workdir, 1, "job.retry/1/job.sbatch.out")).length, 1);
+    assertEquals(markers(await readJobFile(workdir, 1, "job.sbatch.out")).length, 1);
     child.kill("SIGTERM");
     const result = await finish(child);
     assertEquals(result.code, 143, result.stderr);

@@ -10,7 +10,7 @@ export const HELP: Readonly<
 
 Usage:
   xqc run [options] [-- COMMAND...]   run one command, a jobs file or a YAML spec
-  xqc status [-w DIR] [--json] [--watch]
+  xqc status [-w DIR] [--json] [--watch] [--all]
   xqc logs INDEX [-w DIR] [--stderr] [--follow]
   xqc kill [-w DIR]
   xqc report [-w DIR] [-o report.html]
@@ -75,12 +75,15 @@ Options:
       --dry-run            print each job's engine command; start nothing
       --json               print the run summary as JSON on stdout
       --quiet              print only errors`,
-  status: `Usage: xqc status [-w DIR] [--json] [--watch]
+  status: `Usage: xqc status [-w DIR] [--json] [--watch] [--all]
 
-Show the run of a workdir and its jobs, from its state (works while it runs).
+Show the run of a workdir and its jobs, from its state (works while it runs). A run of over
+1000 jobs shows its counts, its running jobs and its first failed ones; --all shows them all,
+printed as they are read.
   -w, --workdir DIR   the workdir (default ./.xqute)
       --json          print {run, jobs} as JSON
-      --watch         refresh every second until the run ends`,
+      --watch         refresh every second until the run ends
+      --all           every job, however many`,
   logs: `Usage: xqc logs INDEX [-w DIR] [--stderr] [--follow]
 
 Print a job's stdout (or stderr).

@@ -8,8 +8,11 @@ import { shellQuote } from "./shell.ts";
 export type Measure =
   /** Its cgroup is its own (a docker or podman container): read it. */
   | { kind: "own" }
-  /** Join these cgroup folders (made by the run) first, then read them. */
-  | { kind: "join"; dirs: readonly string[] }
+  /**
+   * Join these cgroup folders (made by the run) first, then read them; the peak counts from
+   * `memoryBase` bytes, what earlier trials left charged to them.
+   */
+  | { kind: "join"; dirs: readonly string[]; memoryBase?: number }
   /** No cgroup of its own: CPU from the shell's own count of its children. */
   | { kind: "none" }
   /**
@@ -167,6 +170,11 @@ export function usageFunction(measure: Measure): string {
         "xqc_cgroup_file memory memory.max_usage_in_bytes",
         '[ -n "$xqc_file" ] || xqc_cgroup_file "" memory.peak',
         '[ -n "$xqc_file" ] && read -r peak <"$xqc_file"',
+        ...(measure.kind === "join" && measure.memoryBase
+          ? [
+            `[ -n "$peak" ] && peak=$((peak > ${measure.memoryBase} ? peak - ${measure.memoryBase} : 0))`,
+          ]
+          : []),
       ]
       : []),
     ...(measure.kind === "none" ? [] : [

@@ -37,6 +37,12 @@ export interface RunRecord {
   startedAt: number;
   /** When it ended. */
   endedAt: number | null;
+  /** How many jobs are in each state (FINISHED, FAILED, …), kept as they change. */
+  counts?: Record<string, number>;
+  /** Indexes of running jobs, at most a few hundred (the first to start). */
+  running?: number[];
+  /** Indexes of the first jobs to fail or be killed, at most a few hundred. */
+  failed?: number[];
 }
 
 /** A job's record, key `["job", index]`. */
@@ -175,7 +181,7 @@ export class StateStore {
   #kv: Deno.Kv;
   #logger: Logger;
   #pendingJobs = new Map<number, JobRecord>();
-  #pendingRun: RunRecord | null = null;
+  #pendingRun: RunRecord | (() => RunRecord) | null = null;
   #writing: Promise<boolean> | null = null;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #lastError: unknown = null;
@@ -209,10 +215,11 @@ export class StateStore {
   /**
    * Record the run (written with the next batch).
    *
-   * @param record The run's record.
+   * @param record The run's record, or what makes it when the batch is written (for a
+   *   record that changes with every job, made once a batch).
    */
-  putRun(record: RunRecord): void {
-    this.#pendingRun = { ...record };
+  putRun(record: RunRecord | (() => RunRecord)): void {
+    this.#pendingRun = typeof record === "function" ? record : { ...record };
     this.#schedule();
   }
 
@@ -255,16 +262,6 @@ export class StateStore {
   /** The run's record, if any. */
   async readRun(): Promise<RunRecord | null> {
     return (await this.#kv.get<RunRecord>(["run"])).value;
-  }
-
-  /**
-   * One job's record.
-   *
-   * @param index The job's index.
-   * @returns Its record, or `null`.
-   */
-  async readJob(index: number): Promise<JobRecord | null> {
-    return (await this.#kv.get<JobRecord>(["job", index])).value;
   }
 
   /** Every job's record, by index. */
@@ -365,7 +362,8 @@ export class StateStore {
   /** One pass over what is pending; what fails goes back to pending unless replaced since. */
   async #writeOnce(): Promise<boolean> {
     const entries: Entry[] = [];
-    if (this.#pendingRun) entries.push({ key: ["run"], value: this.#pendingRun });
+    const run = this.#pendingRun;
+    if (run) entries.push({ key: ["run"], value: typeof run === "function" ? run() : run });
     for (const job of this.#pendingJobs.values()) {
       entries.push({ key: ["job", job.index], value: job });
     }

@@ -1,24 +1,28 @@
 // A workdir's state read from another process, without taking part in its run (`xqc
-// status`, `logs`, `report`, `kill`).
+// status`, `logs`, `report`, `kill`): reads only, never a write.
 
 import { join } from "@std/path/posix";
-import { type JobRecord, type RunRecord, StateStore } from "./state.ts";
+import type { JobRecord, RunRecord } from "./state.ts";
 
-async function withStore<T>(
-  workdir: string,
-  read: (store: StateStore) => Promise<T>,
-): Promise<T | null> {
+async function withKv<T>(workdir: string, read: (kv: Deno.Kv) => Promise<T>): Promise<T | null> {
+  const path = join(workdir, "state.kv");
   try {
-    await Deno.stat(join(workdir, "state.kv"));
+    await Deno.stat(path);
   } catch {
     return null;
   }
-  const store = await StateStore.open(workdir);
+  const kv = await Deno.openKv(path);
   try {
-    return await read(store);
+    return await read(kv);
   } finally {
-    await store.close();
+    kv.close();
   }
+}
+
+async function allJobs(kv: Deno.Kv): Promise<JobRecord[]> {
+  const jobs: JobRecord[] = [];
+  for await (const entry of kv.list<JobRecord>({ prefix: ["job"] })) jobs.push(entry.value);
+  return jobs.sort((a, b) => a.index - b.index);
 }
 
 /**
@@ -30,10 +34,57 @@ async function withStore<T>(
 export function readState(
   workdir: string,
 ): Promise<{ run: RunRecord | null; jobs: JobRecord[] } | null> {
-  return withStore(workdir, async (store) => ({
-    run: await store.readRun(),
-    jobs: await store.readJobs(),
+  return withKv(workdir, async (kv) => ({
+    run: (await kv.get<RunRecord>(["run"])).value,
+    jobs: await allJobs(kv),
   }));
+}
+
+/**
+ * Read a workdir's run record and some of its jobs' records, by index: as fast for a run of
+ * 100,000 jobs as for ten.
+ *
+ * @param workdir The workdir.
+ * @param indexes Which jobs (a missing one is left out).
+ * @returns The run's record and those jobs', or `null` when the workdir has no state.
+ */
+export function readSomeJobs(
+  workdir: string,
+  indexes: readonly number[],
+): Promise<{ run: RunRecord | null; jobs: JobRecord[] } | null> {
+  return withKv(workdir, async (kv) => {
+    const jobs: JobRecord[] = [];
+    // Kv reads at most 10 keys at once.
+    for (let at = 0; at < indexes.length; at += 10) {
+      const keys = indexes.slice(at, at + 10).map((index) => ["job", index]);
+      for (const entry of await kv.getMany<JobRecord[]>(keys)) {
+        if (entry.value) jobs.push(entry.value);
+      }
+    }
+    return { run: (await kv.get<RunRecord>(["run"])).value, jobs };
+  });
+}
+
+/**
+ * Every job record of a workdir, in index order, a batch at a time: for tables of any size.
+ *
+ * @param workdir The workdir.
+ * @param each Called with each batch.
+ * @param batch How many records a batch holds.
+ */
+export async function eachJobs(
+  workdir: string,
+  each: (jobs: JobRecord[]) => void,
+  batch = 1000,
+): Promise<void> {
+  await withKv(workdir, async (kv) => {
+    let jobs: JobRecord[] = [];
+    for await (const entry of kv.list<JobRecord>({ prefix: ["job"] }, { batchSize: batch })) {
+      jobs.push(entry.value);
+      if (jobs.length >= batch) [each(jobs), jobs = []];
+    }
+    if (jobs.length) each(jobs);
+  });
 }
 
 /**
@@ -44,5 +95,5 @@ export function readState(
  * @returns Its record, or `null` when the workdir has no state or no such job.
  */
 export async function readJobState(workdir: string, index: number): Promise<JobRecord | null> {
-  return await withStore(workdir, (store) => store.readJob(index));
+  return (await readSomeJobs(workdir, [index]))?.jobs[0] ?? null;
 }

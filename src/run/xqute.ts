@@ -16,6 +16,7 @@ import { startRechecks } from "./rechecks.ts";
 import { createScheduler } from "./registry.ts";
 import { EarlierJobs, jobHash } from "./resume.ts";
 import { InFlight } from "./in_flight.ts";
+import { RunTally } from "./tally.ts";
 import { listenForStopSignals, SIGNAL_EXIT_CODES } from "./signals.ts";
 import { TraceWriter } from "./trace.ts";
 import { type RunOptions, XQUTE_OPTION_KEYS, type XquteOptions } from "./xqute_options.ts";
@@ -58,6 +59,9 @@ export class Xqute implements PluginRun {
   #earlier = new EarlierJobs([]);
   #hashes = new WeakMap<Job, string>();
   #runRecord: RunRecord | null = null;
+  #tally = new RunTally();
+  // The run's record as it is when a batch is written, with the jobs' counts.
+  #runNow = (): RunRecord => ({ ...this.#runRecord!, ...this.#tally.snapshot() });
   #stopping = false;
   #killReason: string | null = null;
   #signal: Deno.Signal | null = null;
@@ -145,7 +149,7 @@ export class Xqute implements PluginRun {
     }
     if (this.#runRecord) {
       this.#runRecord.total = this.jobs.length;
-      this.#store?.putRun(this.#runRecord);
+      this.#store?.putRun(this.#runNow);
     }
     return job;
   }
@@ -276,7 +280,7 @@ export class Xqute implements PluginRun {
       startedAt: Date.now(),
       endedAt: null,
     };
-    this.#store.putRun(this.#runRecord);
+    this.#store.putRun(this.#runNow);
     await this.plugins.init(this);
   }
 
@@ -300,14 +304,14 @@ export class Xqute implements PluginRun {
     for (const job of this.jobs) {
       // Jobs that never started are CANCELLED now, as in the summary.
       if (job.status === JobStatus.QUEUED || job.status === JobStatus.INIT) {
-        this.#store?.putJob(jobRecordOf(job, this.#hashes.get(job) ?? "", true));
+        this.#put(job, true);
       }
     }
     if (this.#runRecord) {
       this.#runRecord.state = this.#signal ? "interrupted" : this.#halted ? "halted" : "done";
       this.#runRecord.signal = this.#signal;
       this.#runRecord.endedAt = Date.now();
-      this.#store?.putRun(this.#runRecord);
+      this.#store?.putRun(this.#runNow);
     }
     await this.scheduler.release().catch((e) => this.logger.warn(`releasing the run: ${e}`));
     await this.plugins.shutdown(this, this.#signal ?? undefined);
@@ -389,9 +393,16 @@ export class Xqute implements PluginRun {
     });
   }
 
+  #put(job: Job, ended = false): void {
+    const record = jobRecordOf(job, this.#hashes.get(job) ?? "", ended);
+    this.#tally.record(job.index, record.status);
+    this.#store?.putJob(record);
+    if (this.#runRecord) this.#store?.putRun(this.#runNow);
+  }
+
   #record(job: Job): void {
     const hash = this.#hashes.get(job) ?? "";
-    this.#store?.putJob(jobRecordOf(job, hash));
+    this.#put(job);
     const ended = job.status === JobStatus.FINISHED || job.status === JobStatus.FAILED;
     if (ended && !job.skipped && this.#trace) {
       try {

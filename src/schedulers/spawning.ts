@@ -7,6 +7,7 @@ import {
   makeTrialCgroup,
   reapCgroups,
   removeTrialCgroup,
+  reuseTrialCgroup,
   type TrialCgroup,
 } from "../core/cgroups.ts";
 import type { Job } from "../core/job.ts";
@@ -28,7 +29,10 @@ import { SubmissionCancelled, type Trial, type TrialEnd } from "./trial.ts";
  * process group, and knows the job ended when that process exits.
  */
 export abstract class SpawningScheduler extends Scheduler {
-  #cgroups = new Map<Job, TrialCgroup>();
+  #cgroups = new Map<Job, { dirs: TrialCgroup; memoryBase: number }>();
+  // Trial cgroups whose trials ended, to be used again; one made for each trial at once.
+  #idleCgroups: TrialCgroup[] = [];
+  #cgroupsMade = 0;
   #sampler: PeakSampler | null = null;
 
   /**
@@ -51,8 +55,8 @@ export abstract class SpawningScheduler extends Scheduler {
    * @returns How.
    */
   override measureFor(job: Job): Measure {
-    const dirs = this.#cgroups.get(job);
-    if (dirs) return { kind: "join", dirs };
+    const cgroup = this.#cgroups.get(job);
+    if (cgroup) return { kind: "join", ...cgroup };
     return { kind: this.ownsCgroup(job) ? "own" : "none" };
   }
 
@@ -122,9 +126,17 @@ export abstract class SpawningScheduler extends Scheduler {
    * @returns Whether it was made (its wrapper then joins it).
    */
   protected openTrialCgroup(job: Job): boolean {
-    const cgroup = makeTrialCgroup(this.workdirKey, `${job.index}-${job.trial}`);
-    if (cgroup) this.#cgroups.set(job, cgroup);
-    return cgroup !== null;
+    for (let dirs = this.#idleCgroups.pop(); dirs; dirs = this.#idleCgroups.pop()) {
+      const memoryBase = reuseTrialCgroup(dirs);
+      if (memoryBase !== null) {
+        this.#cgroups.set(job, { dirs, memoryBase });
+        return true;
+      }
+      removeTrialCgroup(dirs).catch(() => {});
+    }
+    const dirs = makeTrialCgroup(this.workdirKey, `trial${this.#cgroupsMade++}`);
+    if (dirs) this.#cgroups.set(job, { dirs, memoryBase: 0 });
+    return dirs !== null;
   }
 
   /**
@@ -136,7 +148,9 @@ export abstract class SpawningScheduler extends Scheduler {
     const cgroup = this.#cgroups.get(job);
     if (!cgroup) return;
     this.#cgroups.delete(job);
-    removeTrialCgroup(cgroup).catch(() => {});
+    // What the trial left in its group was killed with its process: the next trial may use
+    // the cgroup (it is checked to be empty then).
+    this.#idleCgroups.push(cgroup.dirs);
   }
 
   /**
