@@ -13,7 +13,10 @@ const RUNNER = "xqc-runner";
 const OTHER = "xqc-other";
 
 async function ensureUser(name: string, groups: string[]): Promise<number> {
-  if ((await run(["id", "-u", name])).code !== 0) {
+  if ((await run(["id", "-u", name])).code === 0) {
+    // Another test may have made the user without these groups.
+    if (groups.length) await sh(["usermod", "-a", "-G", groups.join(","), name]);
+  } else {
     await sh([
       "useradd",
       "-M",

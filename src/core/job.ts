@@ -1,6 +1,6 @@
 // A job: its command, its metadir and the files in it, and its state in this process.
 
-import { basename, dirname, join } from "@std/path/posix";
+import { join } from "@std/path/posix";
 import type { ResourceOptions, Resources } from "./resources.ts";
 import type { JobUsage } from "./usage.ts";
 import { JobStatus, type JobStatusCode } from "./status.ts";
@@ -69,6 +69,25 @@ export function validateJobInput(cmd: unknown, envs: unknown = {}): void {
   validateEnvs(envs);
 }
 
+const NO_ENVS: Readonly<Record<string, string>> = Object.freeze({});
+const NO_RESOURCES: Readonly<Resources> = Object.freeze({});
+const roots = new Map<string, string>();
+
+/** One string for each folder that metadirs share (a run's workdir), however many jobs. */
+function intern(text: string): string {
+  const known = roots.get(text);
+  if (known !== undefined) return known;
+  roots.set(text, text);
+  return text;
+}
+
+/** A metadir's folder (shared) and name. */
+function splitPath(path: string): [string | null, string] {
+  path = path.length > 1 ? path.replace(/\/+$/, "") : path;
+  const at = path.lastIndexOf("/");
+  return at < 0 ? [null, path] : [intern(path.slice(0, at)), path.slice(at + 1)];
+}
+
 /** A job of a run: one command, run in one metadir, perhaps several trials. */
 export class Job {
   /** The job's index in its run, from 0; also its metadir's name, unless it was placed. */
@@ -77,10 +96,13 @@ export class Job {
   readonly cmd: JobCommand;
   /** The job's own environment variables. */
   readonly envs: Readonly<Record<string, string>>;
-  /** The metadir on the host: `<workdir>/<index>` (another name when {@linkcode placeIn}). */
-  metadir: string;
-  /** The metadir as the job sees it (inside the container). */
-  mountedMetadir: string;
+  // A run keeps every job to its end: the metadirs are kept as their folders, which all the
+  // run's jobs share, and a name (none for the index), not as two paths a job.
+  #root: string | null;
+  #mountedRoot: string | null;
+  #dir: string | null;
+  // A metadir mounted under another name than the host's (none of this project's own).
+  #mountedElsewhere: string | null = null;
   /** The image this job runs in, when it is not its scheduler's. */
   readonly image: string | null;
   /** The resources this job asks for, over its scheduler's. */
@@ -137,11 +159,28 @@ export class Job {
     validateJobInput(cmd, envs);
     this.index = index;
     this.cmd = typeof cmd === "string" ? cmd : [...cmd];
-    this.envs = { ...envs };
-    this.metadir = metadir;
-    this.mountedMetadir = mountedMetadir;
+    this.envs = Object.keys(envs).length ? { ...envs } : NO_ENVS;
+    const [root, dir] = splitPath(metadir);
+    this.#root = root;
+    this.#dir = dir === String(index) ? null : dir;
+    const [mountedRoot, mountedDir] = splitPath(mountedMetadir);
+    this.#mountedRoot = mountedRoot;
+    if (mountedDir !== dir) this.#mountedElsewhere = mountedMetadir;
     this.image = own.image ?? null;
-    this.resources = { ...own.resources };
+    this.resources = own.resources && Object.keys(own.resources).length
+      ? { ...own.resources }
+      : NO_RESOURCES;
+  }
+
+  /** The metadir on the host: `<workdir>/<index>` (another name when {@linkcode placeIn}). */
+  get metadir(): string {
+    return this.#root === null ? this.dir : `${this.#root}/${this.dir}`;
+  }
+
+  /** The metadir as the job sees it (inside the container). */
+  get mountedMetadir(): string {
+    if (this.#mountedElsewhere !== null) return this.#mountedElsewhere;
+    return this.#mountedRoot === null ? this.dir : `${this.#mountedRoot}/${this.dir}`;
   }
 
   /** The command as one line, for people. */
@@ -151,39 +190,39 @@ export class Job {
 
   /** `job.status`, written by the wrapper. */
   get statusFile(): string {
-    return join(this.metadir, "job.status");
+    return `${this.metadir}/job.status`;
   }
   /** `job.rc`: the exit code. */
   get rcFile(): string {
-    return join(this.metadir, "job.rc");
+    return `${this.metadir}/job.rc`;
   }
   /** `job.stdout`. */
   get stdoutFile(): string {
-    return join(this.metadir, "job.stdout");
+    return `${this.metadir}/job.stdout`;
   }
   /** `job.stderr`. */
   get stderrFile(): string {
-    return join(this.metadir, "job.stderr");
+    return `${this.metadir}/job.stderr`;
   }
   /** `job.jid`: the container name or process id. */
   get jidFile(): string {
-    return join(this.metadir, "job.jid");
+    return `${this.metadir}/job.jid`;
   }
   /** `job.submission`: the engine argv, one argument a line. */
   get submissionFile(): string {
-    return join(this.metadir, "job.submission");
+    return `${this.metadir}/job.submission`;
   }
   /** `job.oom`: written by the wrapper when the OOM killer struck in the job. */
   get oomFile(): string {
-    return join(this.metadir, "job.oom");
+    return `${this.metadir}/job.oom`;
   }
   /** `job.usage`: the trial's times, peak memory and CPU time, as its wrapper measured them. */
   get usageFile(): string {
-    return join(this.metadir, "job.usage");
+    return `${this.metadir}/job.usage`;
   }
   /** `job.retry/`: the files of earlier trials, one folder a trial. */
   get retryDir(): string {
-    return join(this.metadir, "job.retry");
+    return `${this.metadir}/job.retry`;
   }
 
   /** The files a trial writes, moved aside before a retry. */
@@ -198,8 +237,8 @@ export class Job {
       this.oomFile,
       this.usageFile,
       // What a batch script or a pool's agent said of this trial.
-      join(this.metadir, "job.sbatch.out"),
-      join(this.metadir, "job.pool.out"),
+      `${this.metadir}/job.sbatch.out`,
+      `${this.metadir}/job.pool.out`,
     ];
   }
 
@@ -247,13 +286,12 @@ export class Job {
    * @param name The metadir's name under the workdir.
    */
   placeIn(name: string): void {
-    this.metadir = join(dirname(this.metadir), name);
-    this.mountedMetadir = join(dirname(this.mountedMetadir), name);
+    this.#dir = name === String(this.index) ? null : name;
   }
 
   /** The metadir's name under the workdir. */
   get dir(): string {
-    return basename(this.metadir);
+    return this.#dir ?? String(this.index);
   }
 
   /**

@@ -94,11 +94,11 @@ export class EarlierJobs {
       this.#used.add(dir);
       return record;
     }
+    job.placeIn(String(job.index));
+    if (!this.#kept.size) return null;
     let dir = String(job.index);
-    if (this.#kept.size) {
-      while (this.#kept.has(dir) || this.#used.has(dir)) dir = String(this.#next++);
-      this.#used.add(dir);
-    }
+    while (this.#kept.has(dir) || this.#used.has(dir)) dir = String(this.#next++);
+    this.#used.add(dir);
     job.placeIn(dir);
     return null;
   }

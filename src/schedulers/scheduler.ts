@@ -410,5 +410,8 @@ export abstract class Scheduler extends SchedulerBase {
     job.rc = outcome.rc;
     this.setStatus(job, outcome.rc === 0 && !job.killed ? JobStatus.FINISHED : JobStatus.FAILED);
     await this.tell(outcome.hook, job);
+    // Whoever waits has this trial's promise already; a later wait finds the job ended.
+    this.#done.delete(job);
+    this.#polls.delete(job);
   }
 }
