@@ -290,28 +290,29 @@ export class StateStore {
    * metadir replaces an earlier one of the same metadir. Each batch moves at once, so a
    * crash in between loses none (the rest is moved by the next start).
    *
-   * @returns Every earlier record: of the last run and of the runs before it.
+   * @param each Called with every earlier record: of the last run and of the runs before.
    */
-  async keepEarlier(): Promise<JobRecord[]> {
-    const last: JobRecord[] = [];
-    for await (const entry of this.#kv.list<JobRecord>({ prefix: ["job"] })) {
-      last.push(entry.value);
-    }
+  async keepEarlier(each: (record: JobRecord) => void): Promise<void> {
     // Two mutations a record: half a commit's records, to stay within Kv's mutations a commit.
-    for (const batch of commitBatches(last)) {
-      for (let at = 0; at < batch.length; at += COMMIT_RECORDS / 2) {
-        const op = this.#kv.atomic();
-        for (const record of batch.slice(at, at + COMMIT_RECORDS / 2)) {
-          op.delete(["job", record.index]).set(["earlier", recordDir(record)], record);
-        }
-        await op.commit();
+    const move = async (batch: JobRecord[]) => {
+      const op = this.#kv.atomic();
+      for (const record of batch) {
+        op.delete(["job", record.index]).set(["earlier", recordDir(record)], record);
+      }
+      await op.commit();
+    };
+    let batch: JobRecord[] = [];
+    let bytes = 0;
+    for await (const entry of this.#kv.list<JobRecord>({ prefix: ["job"] })) {
+      batch.push(entry.value);
+      bytes += recordBytes(entry.value);
+      if (batch.length >= COMMIT_RECORDS / 2 || bytes > COMMIT_BYTES / 2) {
+        await move(batch);
+        [batch, bytes] = [[], 0];
       }
     }
-    const earlier: JobRecord[] = [];
-    for await (const entry of this.#kv.list<JobRecord>({ prefix: ["earlier"] })) {
-      earlier.push(entry.value);
-    }
-    return earlier;
+    if (batch.length) await move(batch);
+    for await (const entry of this.#kv.list<JobRecord>({ prefix: ["earlier"] })) each(entry.value);
   }
 
   /** Flush and close; a write that keeps failing is reported, not thrown. */

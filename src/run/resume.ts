@@ -33,7 +33,7 @@ export function jobHash(job: Job, scheduler: Scheduler): Promise<string> {
  * @param job The job (its metadir is read).
  * @returns `true` when it finished.
  */
-export function finishedBefore(record: JobRecord, job: Job): boolean {
+export function finishedBefore(record: Pick<JobRecord, "status">, job: Job): boolean {
   if (record.status === "FINISHED" || record.status === "SKIPPED") return true;
   if (record.status !== "RUNNING" && record.status !== "SUBMITTED") return false;
   try {
@@ -43,6 +43,9 @@ export function finishedBefore(record: JobRecord, job: Job): boolean {
     return false;
   }
 }
+
+/** What a resumed run keeps of an earlier record. */
+export type EarlierJob = Pick<JobRecord, "index" | "dir" | "status" | "trial">;
 
 // A record whose job may have finished: its metadir is kept for a twin that may come.
 const MAY_HAVE_FINISHED = new Set(["FINISHED", "SKIPPED", "RUNNING", "SUBMITTED"]);
@@ -55,24 +58,32 @@ const MAY_HAVE_FINISHED = new Set(["FINISHED", "SKIPPED", "RUNNING", "SUBMITTED"
  * never written over while a twin may still come.
  */
 export class EarlierJobs {
-  #byHash = new Map<string, JobRecord[]>();
+  // Twins in the order found, only what is needed of each (100,000 records add up); a taken
+  // one is set to null, and `next` skips those before it.
+  #byHash = new Map<string, { records: (EarlierJob | null)[]; next: number }>();
   #kept = new Set<string>();
   #used = new Set<string>();
   #next = 0;
 
   /**
-   * @param records The earlier runs' records (none when the run is not resumed).
+   * Add an earlier run's record.
+   *
+   * @param record The record.
    */
-  constructor(records: readonly JobRecord[]) {
-    for (const record of records) {
-      if (!MAY_HAVE_FINISHED.has(record.status)) continue;
-      const dir = recordDir(record);
-      this.#kept.add(dir);
-      this.#next = Math.max(this.#next, Number(dir) + 1 || 0);
-      const twins = this.#byHash.get(record.hash);
-      if (twins) twins.push(record);
-      else this.#byHash.set(record.hash, [record]);
-    }
+  add(record: JobRecord): void {
+    if (!MAY_HAVE_FINISHED.has(record.status)) return;
+    const dir = recordDir(record);
+    this.#kept.add(dir);
+    this.#next = Math.max(this.#next, Number(dir) + 1 || 0);
+    const kept: EarlierJob = {
+      index: record.index,
+      dir: record.dir,
+      status: record.status,
+      trial: record.trial,
+    };
+    const twins = this.#byHash.get(record.hash);
+    if (twins) twins.records.push(kept);
+    else this.#byHash.set(record.hash, { records: [kept], next: 0 });
   }
 
   /**
@@ -83,14 +94,17 @@ export class EarlierJobs {
    * @returns The record of a twin that finished earlier (the job is then in its metadir, to
    *   be skipped), or `null`.
    */
-  place(job: Job, hash: string): JobRecord | null {
-    const twins = this.#byHash.get(hash) ?? [];
-    for (const [at, record] of twins.entries()) {
+  place(job: Job, hash: string): EarlierJob | null {
+    const twins = this.#byHash.get(hash);
+    for (let at = twins?.next ?? 0; twins && at < twins.records.length; at++) {
+      const record = twins.records[at];
+      if (!record) continue;
       const dir = recordDir(record);
       if (this.#used.has(dir)) continue;
       job.placeIn(dir);
       if (!finishedBefore(record, job)) continue;
-      twins.splice(at, 1);
+      twins.records[at] = null;
+      while (twins.next < twins.records.length && !twins.records[twins.next]) twins.next++;
       this.#used.add(dir);
       return record;
     }

@@ -56,7 +56,7 @@ export class Xqute implements PluginRun {
   #store: StateStore | null = null;
   #trace: TraceWriter | null = null;
   #claim: WorkdirClaim | null = null;
-  #earlier = new EarlierJobs([]);
+  #earlier = new EarlierJobs();
   #hashes = new WeakMap<Job, string>();
   #runRecord: RunRecord | null = null;
   #tally = new RunTally();
@@ -253,7 +253,7 @@ export class Xqute implements PluginRun {
       this.#trace = new TraceWriter(scheduler.workdir);
       // Resumed, the earlier records stay until a run ends that was fed all its jobs: one
       // stopped while it was fed must not forget jobs it had not reached.
-      if (this.resume) this.#earlier = new EarlierJobs(await this.#store.keepEarlier());
+      if (this.resume) await this.#store.keepEarlier((record) => this.#earlier.add(record));
       else await this.#store.clearJobs();
       const reaped = await scheduler.reapOrphans();
       if (reaped.length) {
