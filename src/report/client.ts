@@ -16,6 +16,19 @@ export const CLIENT_SCRIPT: string = String.raw`
     document.body.setAttribute("data-errors", errors.join(" | "));
   });
   var data = JSON.parse(document.getElementById("xqc-data").textContent);
+  // Jobs and trials come as rows under one list of columns, their times from a base.
+  function unpack(table) {
+    return table.rows.map(function (row) {
+      var record = {};
+      table.columns.forEach(function (column, i) {
+        var value = row[i];
+        record[column] = table.times.indexOf(column) >= 0 && value !== null ? value + table.base : value;
+      });
+      return record;
+    });
+  }
+  data.jobs = unpack(data.jobs);
+  data.trials = unpack(data.trials);
   var SVG_MAX = ${SVG_MAX_TRIALS};
   var BARS_MAX = ${BARS_MAX_JOBS};
   var COLORS = {

@@ -24,6 +24,37 @@ td.num { text-align: right; white-space: nowrap; } td.cmd, summary { font-family
 pre { background: #f6f6f6; padding: 8px; overflow-x: auto; max-height: 320px; font-size: 12px; }
 `;
 
+/** The trials' fields that are times: sent as ms after the report's time base. */
+const TIMES = ["submit", "start", "complete"];
+
+/** The earliest time of the report (the run's start, or its first trial's submission). */
+function timeBase(data: ReportData): number {
+  let base = data.run?.startedAt ?? Infinity;
+  for (const trial of data.trials) {
+    if (trial.submit !== null && trial.submit < base) base = trial.submit;
+  }
+  return Number.isFinite(base) ? base : 0;
+}
+
+/**
+ * Records as `{columns, rows, base}`: each record a row of its values in the columns'
+ * order, the time columns less `base`.
+ */
+function packRows<T extends object>(
+  records: readonly T[],
+  times: readonly string[],
+  base = 0,
+): { columns: string[]; rows: unknown[][]; base: number; times: readonly string[] } {
+  const columns = records.length ? Object.keys(records[0]) : [];
+  const rows = records.map((record) =>
+    columns.map((column) => {
+      const value = (record as Record<string, unknown>)[column];
+      return times.includes(column) && typeof value === "number" ? value - base : value;
+    })
+  );
+  return { columns, rows, base, times };
+}
+
 /**
  * Render a report.
  *
@@ -32,9 +63,14 @@ pre { background: #f6f6f6; padding: 8px; overflow-x: auto; max-height: 320px; fo
  */
 export function renderReport(data: ReportData): string {
   // The data goes in a script element as JSON: "<" is escaped so that no text in it (a
-  // command, a stderr line) can close the element.
-  const json = JSON.stringify(data).replace(/</g, "\\u003c").replace(/\u2028/g, "\\u2028")
-    .replace(/\u2029/g, "\\u2029");
+  // command, a stderr line) can close the element. Jobs and trials go as rows of values
+  // under one list of columns, their times from one base: 100,000 jobs in a third of the
+  // bytes. The page makes them objects again.
+  const json = JSON.stringify({
+    ...data,
+    jobs: packRows(data.jobs, []),
+    trials: packRows(data.trials, TIMES, timeBase(data)),
+  }).replace(/</g, "\\u003c").replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
   const title = `xqc report: ${data.workdir}`.replace(/[<>&"]/g, (c) => `&#${c.charCodeAt(0)};`);
   return `<!doctype html>
 <html lang="en">
