@@ -6,12 +6,13 @@ import { fromFileUrl, join } from "@std/path";
 import { engineProblem, ensureImage, type ImageEngine, imageFor, run } from "../tests/image.ts";
 import { median, timed } from "./measure.ts";
 import { benchPool, type PoolResult, poolTable } from "./pool.ts";
+import { benchPoolScale, type PoolScaleResult, poolScaleTable } from "./pool_scale.ts";
 import { benchSlurm, slurmAnswers, type SlurmResult, slurmTable } from "./slurm.ts";
 
 const HELP =
   `Usage: deno task bench [--jobs N] [--forks F] [--pairs P] [--engines a,b] [--scale N,M]
                        [--slurm-jobs N] [--pool-jobs N] [--pool-rounds R] [--no-pool]
-                       [--no-scale] [--json] [--no-write]
+                       [--no-scale] [--pool-scale N] [--json] [--no-write]
   --jobs N        jobs per engine run (default 40)
   --forks F       jobs at once (default 4)
   --pairs P       bare/xqc pairs per engine, alternated (default 3)
@@ -22,6 +23,8 @@ const HELP =
   --no-pool       skip the pool rows
   --scale LIST    local job counts for the scale runs at 8 forks (default 1000,10000)
   --no-scale      skip the scale runs
+  --pool-scale N  one pool of N /bin/true jobs at 8 forks on the first engine that answers,
+                  after one of 1000 (default: none; 100000 for the 100,000-job row)
   --json          print the results as JSON
   --no-write      do not write bench/RESULTS.md`;
 
@@ -36,13 +39,24 @@ interface Flags {
   "pool-rounds": string;
   "no-pool": boolean;
   "no-scale": boolean;
+  "pool-scale"?: string;
   json: boolean;
   "no-write": boolean;
   help: boolean;
 }
 
 const flags = parseArgs(Deno.args, {
-  string: ["jobs", "forks", "pairs", "engines", "scale", "slurm-jobs", "pool-jobs", "pool-rounds"],
+  string: [
+    "jobs",
+    "forks",
+    "pairs",
+    "engines",
+    "scale",
+    "slurm-jobs",
+    "pool-jobs",
+    "pool-rounds",
+    "pool-scale",
+  ],
   boolean: ["no-scale", "no-pool", "json", "no-write", "help"],
   default: {
     jobs: "40",
@@ -286,6 +300,21 @@ if (!flags["no-scale"]) {
   for (const count of flags.scale.split(",").map(Number)) scale.push(await benchScale(count, dir));
 }
 
+let poolScale: PoolScaleResult[] = [];
+if (flags["pool-scale"] && poolEngines.length) {
+  poolScale = [
+    await benchPoolScale({
+      engine: poolEngines[0],
+      jobs: Number(flags["pool-scale"]),
+      small: 1000,
+      forks: 8,
+      dir,
+      xqc: XQC,
+      log,
+    }),
+  ];
+}
+
 const machine = {
   date: new Date().toISOString(),
   cpus: navigator.hardwareConcurrency,
@@ -305,6 +334,7 @@ const report = {
   pools,
   slurm,
   scale,
+  poolScale,
 };
 
 const table = [
@@ -335,7 +365,9 @@ else {
   console.log(
     `${table}\n\n${pools.length ? poolTable(pools) + "\n\n" : ""}${
       slurm ? slurmTable(slurm) + "\n\n" : ""
-    }${scaleTable}\n\nxqc start-up: ${report.startupMs} ms`,
+    }${scaleTable}${
+      poolScale.length ? "\n\n" + poolScaleTable(poolScale) : ""
+    }\n\nxqc start-up: ${report.startupMs} ms`,
   );
 }
 
@@ -397,7 +429,7 @@ ${slurmTable(slurm)}
 
 `
       : ""
-  }${scaleTable}
+  }${scaleTable}${poolScale.length ? "\n\n" + poolScaleTable(poolScale) : ""}
 
 \`xqc --version\` start-up: ${report.startupMs} ms (median of 5).
 
