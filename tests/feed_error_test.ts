@@ -6,6 +6,7 @@ import { join } from "@std/path";
 import { xqc } from "./cli_helpers.ts";
 import {
   checkEngines,
+  faultyEngine,
   processesRunning,
   readJobFile,
   tempDir,
@@ -21,16 +22,10 @@ testOn(
   async () => {
     const dir = await tempDir();
     // The real apptainer, whose limits fail (as on a host without cgroups for them).
-    const bin = join(dir, "bin", "apptainer");
-    await Deno.mkdir(join(dir, "bin"));
-    await Deno.writeTextFile(
-      bin,
-      `#!/bin/bash
-for arg; do [ "$arg" = --memory ] && { echo "FATAL: no cgroups here" >&2; exit 255; }; done
-exec apptainer "$@"
-`,
+    const bin = await faultyEngine(
+      "apptainer",
+      `for arg; do [ "$arg" = --memory ] && { echo "FATAL: no cgroups here" >&2; exit 255; }; done`,
     );
-    await Deno.chmod(bin, 0o755);
     const workdir = join(dir, "wd");
     const marker = `xqc-feed-error-${crypto.randomUUID()}`;
     await Deno.writeTextFile(

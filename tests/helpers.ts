@@ -5,7 +5,8 @@ import { readState } from "../mod.ts";
 import { engineProblem, ensureImage, run, sh } from "./image.ts";
 
 export { imageFor, sh, TEST_IMAGE, TEST_SIF } from "./image.ts";
-export { tempDir } from "./temp.ts";
+import { tempDir } from "./temp.ts";
+export { tempDir };
 
 /** The container engines the tests know. */
 export type ContainerEngine = "docker" | "podman" | "apptainer";
@@ -160,4 +161,18 @@ export function processesRunning(...argv: string[]): number[] {
     }
   }
   return found;
+}
+
+/**
+ * The real engine behind a script that fails some of its calls first, for faults no engine
+ * gives at will: `<dir>/bin/<engine>` runs `fault` (bash, with the call's arguments as
+ * `$@`), then execs the engine.
+ */
+export async function faultyEngine(engine: string, fault: string): Promise<string> {
+  const dir = await tempDir("xqc-faulty-");
+  const bin = join(dir, "bin", engine);
+  await Deno.mkdir(join(dir, "bin"));
+  await Deno.writeTextFile(bin, `#!/bin/bash\n${fault}\nexec ${engine} "$@"\n`);
+  await Deno.chmod(bin, 0o755);
+  return bin;
 }

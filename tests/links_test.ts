@@ -33,6 +33,24 @@ async function hostFiles(
   };
 }
 
+/** `xqc run` (as root) of one docker job as user 1000, running `script` with bash. */
+function runAsUser(workdir: string, script: string, options: string[]) {
+  return xqc([
+    "run",
+    "-i",
+    TEST_IMAGE,
+    "--user",
+    "1000:1000",
+    "-w",
+    workdir,
+    ...options,
+    "--",
+    "bash",
+    "-c",
+    script,
+  ]);
+}
+
 testOn(
   isRoot ? "docker" : [],
   "a job that links its job.rc and job.stderr to host files and kills itself: rc -3, host files untouched",
@@ -41,20 +59,7 @@ testOn(
     const workdir = join(await tempDir(), "wd");
     const plant = `ln -sf ${host.path("rc")} "$XQUTE_JOB_METADIR/job.rc"; ` +
       `ln -sf ${host.path("stderr")} "$XQUTE_JOB_METADIR/job.stderr"; kill -9 $$`;
-    const result = await xqc([
-      "run",
-      "-i",
-      TEST_IMAGE,
-      "--user",
-      "1000:1000",
-      "-w",
-      workdir,
-      "--json",
-      "--",
-      "bash",
-      "-c",
-      plant,
-    ]);
+    const result = await runAsUser(workdir, plant, ["--json"]);
     assertEquals(result.code, 1, result.stderr);
     const job = JSON.parse(result.stdout).jobs[0];
     assertEquals(job.rc, -3);
@@ -77,23 +82,11 @@ testOn(
   async () => {
     const outside = await tempDir("xqc-host-dir-");
     const workdir = join(await tempDir(), "wd");
-    const result = await xqc([
-      "run",
-      "-i",
-      TEST_IMAGE,
-      "--user",
-      "1000:1000",
-      "-w",
+    const result = await runAsUser(
       workdir,
-      "--error-strategy",
-      "retry",
-      "--num-retries",
-      "1",
-      "--",
-      "bash",
-      "-c",
       `[ -e "$XQUTE_JOB_METADIR/job.retry" ] || ln -s ${outside} "$XQUTE_JOB_METADIR/job.retry"; exit 3`,
-    ]);
+      ["--error-strategy", "retry", "--num-retries", "1"],
+    );
     assertEquals(result.code, 1, result.stderr);
     assertEquals([...Deno.readDirSync(outside)], []);
     const retry = join(workdir, "0", "job.retry");

@@ -4,7 +4,15 @@
 import { assertEquals, assertStringIncludes } from "./assert.ts";
 import { join } from "@std/path";
 import { xqc } from "./cli_helpers.ts";
-import { checkEngines, containersOf, readJobFile, tempDir, TEST_IMAGE, testOn } from "./helpers.ts";
+import {
+  checkEngines,
+  containersOf,
+  faultyEngine,
+  readJobFile,
+  tempDir,
+  TEST_IMAGE,
+  testOn,
+} from "./helpers.ts";
 
 await checkEngines("docker");
 
@@ -15,17 +23,11 @@ testOn(
     const dir = await tempDir();
     // The real docker, but its ps and inspect fail while the flag file is there (as when the
     // daemon is too busy to answer them).
-    const bin = join(dir, "bin", "docker");
     const flag = join(dir, "fail-listing");
-    await Deno.mkdir(join(dir, "bin"));
-    await Deno.writeTextFile(
-      bin,
-      `#!/bin/bash
-case $1 in ps|inspect) [ -e ${flag} ] && { echo "Error: the daemon did not answer" >&2; exit 1; } ;; esac
-exec docker "$@"
-`,
+    const bin = await faultyEngine(
+      "docker",
+      `case $1 in ps|inspect) [ -e ${flag} ] && { echo "Error: the daemon did not answer" >&2; exit 1; } ;; esac`,
     );
-    await Deno.chmod(bin, 0o755);
     await Deno.writeTextFile(flag, "");
     const workdir = join(dir, "wd");
     const result = await xqc([
