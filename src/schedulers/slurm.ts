@@ -238,7 +238,7 @@ export class SlurmScheduler extends Scheduler {
    * @returns What was stopped.
    */
   override async reapOrphans(): Promise<string[]> {
-    const jids = await this.queue.liveByName(this.jobNameStem);
+    const jids = await this.queue.liveByName(this.jobNameStem, true);
     await this.queue.cancelAndWait(jids);
     let names: string[] = [];
     if (this.#launcher) {

@@ -197,17 +197,21 @@ export class SlurmQueue {
   }
 
   /**
-   * The ids of the live jobs whose name starts with a prefix (a crashed run's leftovers).
+   * The ids of this user's live jobs of a name, or whose name starts with a prefix (a
+   * crashed run's leftovers).
    *
-   * @param prefix The name prefix.
+   * @param name The name, or with `prefix` the start of the names.
+   * @param prefix Whether `name` is a prefix (`pool1` alone must not match `pool10`).
    * @returns Their ids.
    */
-  async liveByName(prefix: string): Promise<string[]> {
+  async liveByName(name: string, prefix = false): Promise<string[]> {
     this.calls++;
-    const out = await runCommand([this.#options.squeue, "-h", "-r", "-o", "%i|%j|%T"]);
+    const out = await runCommand([this.#options.squeue, "-h", "-r", "--me", "-o", "%i|%j|%T"]);
     if (out.code !== 0) return [];
     return out.stdout.split("\n").map((line) => line.trim().split("|"))
-      .filter(([jid, name, state]) => jid && name?.startsWith(prefix) && isLiveState(state))
+      .filter(([jid, job, state]) =>
+        jid && (prefix ? job?.startsWith(name) : job === name) && isLiveState(state)
+      )
       .map(([jid]) => jid);
   }
 
