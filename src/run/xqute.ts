@@ -251,8 +251,8 @@ export class Xqute implements PluginRun {
     try {
       this.#store = await StateStore.open(scheduler.workdir, this.logger);
       this.#trace = new TraceWriter(scheduler.workdir);
-      // Resumed, the earlier records stay until a run ends that was fed all its jobs: one
-      // stopped while it was fed must not forget jobs it had not reached.
+      // Resumed, the last run's records join the earlier ones, kept until a run that is not
+      // resumed: one stopped while it was fed forgets none of the jobs it had not reached.
       if (this.resume) await this.#store.keepEarlier((record) => this.#earlier.add(record));
       else await this.#store.clearJobs();
       const reaped = await scheduler.reapOrphans();
