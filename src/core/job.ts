@@ -71,6 +71,7 @@ export function validateJobInput(cmd: unknown, envs: unknown = {}): void {
 
 const NO_ENVS: Readonly<Record<string, string>> = Object.freeze({});
 const NO_RESOURCES: Readonly<Resources> = Object.freeze({});
+const NO_TRIALS: readonly Resources[] = Object.freeze([]);
 const roots = new Map<string, string>();
 
 /** One string for each folder that metadirs share (a run's workdir), however many jobs. */
@@ -112,7 +113,7 @@ export class Job {
   /** Whether its last trial ran out of memory (the kernel's OOM killer struck in it). */
   ranOutOfMemory = false;
   /** Each trial's resources, in order. */
-  readonly trialLimits: Resources[] = [];
+  trialLimits: readonly Resources[] = NO_TRIALS;
   /** What its last trial used, once it ended. */
   usage: JobUsage | null = null;
   /** The current status, a {@linkcode JobStatus} code. */
@@ -277,6 +278,16 @@ export class Job {
     } catch (e) {
       return Promise.reject(e);
     }
+  }
+
+  /**
+   * Record the limits of a trial that starts. A run keeps them to its end: an array of its
+   * exact size, and no object of its own for no limits.
+   *
+   * @param limits The trial's limits.
+   */
+  addTrialLimits(limits: Resources): void {
+    this.trialLimits = [...this.trialLimits, Object.keys(limits).length ? limits : NO_RESOURCES];
   }
 
   /**

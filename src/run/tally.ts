@@ -1,6 +1,7 @@
 // How many jobs of a run are in each state, and which run or failed, kept as jobs change,
 // so that the run's record says it and `xqc status` need not read every job's.
 
+import { grown } from "../core/grow.ts";
 import type { JobOutcome } from "../core/status.ts";
 
 /** How many job indexes of each list a run's record carries at most. */
@@ -44,11 +45,7 @@ export class RunTally {
    * @param outcome Its state now.
    */
   record(index: number, outcome: JobOutcome): void {
-    if (index >= this.#codes.length) {
-      const grown = new Uint8Array(Math.max(index + 1, this.#codes.length * 2));
-      grown.set(this.#codes);
-      this.#codes = grown;
-    }
+    this.#codes = grown(this.#codes, index + 1);
     const code = CODE.get(outcome)!;
     const before = this.#codes[index];
     if (before === code) return;

@@ -1,6 +1,7 @@
 // <workdir>/trace.tsv: one row per trial as it ends, with Nextflow's trace column names
 // where they mean the same, so that existing trace readers work.
 
+import { grown } from "../core/grow.ts";
 import { join } from "@std/path/posix";
 import type { Job } from "../core/job.ts";
 import { jobOutcome } from "../core/status.ts";
@@ -102,11 +103,7 @@ export class TraceWriter {
    */
   trialEnded(job: Job, hash: string, container: string | null): void {
     if (job.endedAt === null || this.#written[job.index] === job.trial) return;
-    if (job.index >= this.#written.length) {
-      const grown = new Uint16Array(Math.max(job.index + 1, this.#written.length * 2));
-      grown.set(this.#written);
-      this.#written = grown;
-    }
+    this.#written = grown(this.#written, job.index + 1);
     this.#written[job.index] = job.trial;
     Deno.writeTextFileSync(this.path, traceRow(job, hash, container).join("\t") + "\n", {
       append: true,

@@ -16,6 +16,7 @@ import { startRechecks } from "./rechecks.ts";
 import { createScheduler } from "./registry.ts";
 import { EarlierJobs, jobHash } from "./resume.ts";
 import { InFlight } from "./in_flight.ts";
+import { JobHashes } from "./hashes.ts";
 import { RunTally } from "./tally.ts";
 import { listenForStopSignals, SIGNAL_EXIT_CODES } from "./signals.ts";
 import { TraceWriter } from "./trace.ts";
@@ -57,7 +58,7 @@ export class Xqute implements PluginRun {
   #trace: TraceWriter | null = null;
   #claim: WorkdirClaim | null = null;
   #earlier = new EarlierJobs();
-  #hashes = new WeakMap<Job, string>();
+  #hashes = new JobHashes();
   #runRecord: RunRecord | null = null;
   #tally = new RunTally();
   // The run's record as it is when a batch is written, with the jobs' counts.
@@ -133,7 +134,7 @@ export class Xqute implements PluginRun {
     await this.scheduler.prepareJob(job);
     this.jobs.push(job);
     const hash = await jobHash(job, this.scheduler);
-    this.#hashes.set(job, hash);
+    this.#hashes.set(job.index, hash);
     const twin = this.#earlier.place(job, hash);
     await this.plugins.event("onJobInit", this.scheduler, job);
     if (twin) {
@@ -394,14 +395,14 @@ export class Xqute implements PluginRun {
   }
 
   #put(job: Job, ended = false): void {
-    const record = jobRecordOf(job, this.#hashes.get(job) ?? "", ended);
+    const record = jobRecordOf(job, this.#hashes.get(job.index), ended);
     this.#tally.record(job.index, record.status);
     this.#store?.putJob(record);
     if (this.#runRecord) this.#store?.putRun(this.#runNow);
   }
 
   #record(job: Job): void {
-    const hash = this.#hashes.get(job) ?? "";
+    const hash = this.#hashes.get(job.index);
     this.#put(job);
     const ended = job.status === JobStatus.FINISHED || job.status === JobStatus.FAILED;
     if (ended && !job.skipped && this.#trace) {

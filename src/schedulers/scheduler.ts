@@ -138,7 +138,7 @@ export abstract class Scheduler extends SchedulerBase {
       job.endedAt = null;
       job.ranOutOfMemory = false;
       job.usage = null;
-      job.trialLimits.push(this.trialResources(job));
+      job.addTrialLimits(this.trialResources(job));
       job.jid = await this.submitJob(job);
     } catch (e) {
       this.#slots.release(job);
