@@ -259,18 +259,6 @@ export class StateStore {
     return true;
   }
 
-  /** The run's record, if any. */
-  async readRun(): Promise<RunRecord | null> {
-    return (await this.#kv.get<RunRecord>(["run"])).value;
-  }
-
-  /** Every job's record, by index. */
-  async readJobs(): Promise<JobRecord[]> {
-    const jobs: JobRecord[] = [];
-    for await (const entry of this.#kv.list<JobRecord>({ prefix: ["job"] })) jobs.push(entry.value);
-    return jobs.sort((a, b) => a.index - b.index);
-  }
-
   /** Delete every job's record, and the earlier runs' ones (a new run, not resumed). */
   async clearJobs(): Promise<void> {
     for (const prefix of ["job", "earlier"]) {

@@ -1,5 +1,6 @@
 import { assert, assertEquals } from "../../tests/assert.ts";
-import { join } from "@std/path";
+import { dirname, join } from "@std/path";
+import { readState } from "./state_view.ts";
 import { tempDir } from "../../tests/helpers.ts";
 import { Job } from "./job.ts";
 import type { Logger } from "./logger.ts";
@@ -89,10 +90,10 @@ Deno.test("StateStore retries failed commits and drops nothing; a newer record w
   store.putJob({ ...record(7, "echo 7"), rc: 42 });
   assertEquals(await store.flush(), true);
   assertEquals(failures, 0);
-  const jobs = await store.readJobs();
+  await store.close();
+  const jobs = (await readState(dirname(path)))!.jobs;
   assertEquals(jobs.length, 50);
   assertEquals(jobs[7].rc, 42);
-  await store.close();
   assertEquals(warnings, []);
 });
 
