@@ -29,6 +29,42 @@ function timesCpuMs(times: string): number {
 const within = (actual: number, expected: number, share: number) =>
   Math.abs(actual - expected) <= expected * share;
 
+Deno.test({
+  name: "a trial cgroup used again: the next job's CPU and peak count from its own start",
+  ignore: Deno.uid() !== 0,
+  fn: async () => {
+    const dir = await tempDir();
+    const workdir = join(dir, "wd");
+    // One at a time: each job runs in the cgroup the job before it used.
+    await Deno.writeTextFile(
+      join(dir, "jobs"),
+      `bash -c '${HOLD_200MB}'\nbash -c '${BURN_2S}'\ntrue\n`,
+    );
+    const result = await xqc([
+      "run",
+      "--scheduler",
+      "local",
+      "-n",
+      "1",
+      "-w",
+      workdir,
+      "-j",
+      join(dir, "jobs"),
+      "--json",
+    ]);
+    assertEquals(result.code, 0, result.stderr);
+    const [memory, cpu, last] = JSON.parse(result.stdout).jobs.map((
+      j: { usage: { peakRss: number; cpuMs: number; measured: string } },
+    ) => j.usage);
+    for (const usage of [memory, cpu, last]) assertEquals(usage.measured, "cgroup");
+    assert(memory.peakRss > 150e6, `the first job's peak: ${memory.peakRss}`);
+    assert(cpu.peakRss < 50e6, `the second job's peak counts the first's: ${cpu.peakRss}`);
+    assert(cpu.cpuMs >= 1800, `the second job's CPU: ${cpu.cpuMs}`);
+    assert(last.cpuMs < 500, `the last job's CPU counts the second's: ${last.cpuMs}`);
+    assert(last.peakRss < 50e6, `the last job's peak: ${last.peakRss}`);
+  },
+});
+
 const WHERE: [string, "docker" | "podman" | "apptainer" | null][] = [
   ["local", null],
   ["docker", "docker"],
