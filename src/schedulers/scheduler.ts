@@ -10,6 +10,7 @@ import { errorText, writeQuietly } from "./outcome.ts";
 import { readJobFile } from "../core/job_files.ts";
 import { settleTrial } from "./trial_end.ts";
 import { Slots } from "./slots.ts";
+import { recheckRunning } from "./recheck.ts";
 import { SubmissionCancelled, type Trial, type TrialEnd } from "./trial.ts";
 
 /**
@@ -92,6 +93,19 @@ export abstract class Scheduler extends SchedulerBase {
     return this.forks;
   }
 
+  /** A job was put back to wait where it runs (a cluster requeued it): SUBMITTED again. */
+  protected requeued(job: Job): void {
+    if (job.status !== JobStatus.RUNNING) return;
+    job.endedAt = Date.now();
+    this.setStatus(job, JobStatus.SUBMITTED);
+  }
+
+  /** A requeued job runs again. */
+  protected runsAgain(job: Job): void {
+    const trial = this.#trials.get(job);
+    if (trial) this.#started(job, trial);
+  }
+
   /**
    * Register a started trial, from `submitJob`.
    *
@@ -154,6 +168,12 @@ export abstract class Scheduler extends SchedulerBase {
     const gate = new Promise<void>((resolve) => open = resolve);
     trial.running.then(() => gate).then(() => this.#started(job, trial));
     this.#done.set(job, gate.then(() => trial.ended).then((end) => this.#complete(job, end)));
+    // A stop that came while the job was being submitted did not see it: it goes now.
+    if (this.cancelled && !job.killed) {
+      job.killed = true;
+      job.killReason ??= "the job was killed: the run stopped as it was submitted";
+      this.killJob(job).catch((e) => this.logger.warn(`could not kill job ${job.index}: ${e}`));
+    }
     try {
       await this.hooks.event("onJobSubmitted", this, job);
       await this.#poll(job);
@@ -269,7 +289,15 @@ export abstract class Scheduler extends SchedulerBase {
    */
   async pollingJobs(jobs: readonly Job[], on: "submittable" | "allDone"): Promise<boolean> {
     const live = jobs.filter((job) => this.#trials.get(job)?.hasEnded === false);
-    await this.#recheck(live.filter((job) => job.status === JobStatus.RUNNING));
+    await recheckRunning(live.filter((job) => job.status === JobStatus.RUNNING), {
+      liveJids: (running) => this.liveJids(running),
+      jidIsRunning: (jid) => this.jidIsRunning(jid),
+      trialOf: (job) => this.#trials.get(job),
+      logger: this.logger,
+      gone: (jid) =>
+        `xqc: the job's ${this.image ? "container" : "process"} ${jid} is gone, ` +
+        `but its client did not end; found by the recheck every ${this.recheckInterval} s`,
+    });
     for (const job of live) await this.#poll(job);
     if (on === "submittable") return live.length < this.forks;
     return jobs.every((job) =>
@@ -328,30 +356,6 @@ export abstract class Scheduler extends SchedulerBase {
     } catch (e) {
       this.logger.warn(`plugin hook ${hook} failed: ${errorText(e)}`);
     }
-  }
-
-  async #recheck(running: readonly Job[]): Promise<void> {
-    if (!running.length) return;
-    // A listing that fails is no answer: nothing is abandoned on it (the job may run on,
-    // and a retry would write into its metadir).
-    let alive: Set<string>;
-    try {
-      alive = await this.liveJids(running);
-    } catch (e) {
-      this.logger.warn(`the recheck could not list the running jobs: ${errorText(e)}`);
-      return;
-    }
-    await Promise.all(running.map(async (job) => {
-      const trial = this.#trials.get(job);
-      if (alive.has(job.jid) || !trial || trial.hasEnded) return;
-      // Asked once more, alone: a job that just ended is not taken for a vanished one.
-      const runs = await this.jidIsRunning(job.jid).catch(() => true);
-      if (runs || trial.hasEnded) return;
-      trial.abandon(
-        `xqc: the job's ${this.image ? "container" : "process"} ${job.jid} is gone, ` +
-          `but its client did not end; found by the recheck every ${this.recheckInterval} s`,
-      );
-    }));
   }
 
   async #submissionFailed(job: Job, e: unknown): Promise<void> {
