@@ -28,6 +28,34 @@ const LIVE = new Set([
 /** States in which the job's script runs. */
 const RUNNING = new Set(["RUNNING", "COMPLETING", "SIGNALING", "STAGE_OUT"]);
 
+/** States of a job that ran and was put back to wait (it will start again from the top). */
+const REQUEUED = new Set(["PENDING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED"]);
+
+/**
+ * The job ids a line of `squeue %i` stands for: `123`, `123_4`, or the waiting tasks of an
+ * array, `123_[1,3-5%2]`.
+ *
+ * @param field The field.
+ * @returns The ids.
+ * @example
+ * ```ts
+ * import { taskIds } from "./slurm_queue.ts";
+ * import { assertEquals } from "@std/assert";
+ * assertEquals(taskIds("12_[1,3-5%2]"), ["12_1", "12_3", "12_4", "12_5"]);
+ * assertEquals(taskIds("12_7"), ["12_7"]);
+ * ```
+ */
+export function taskIds(field: string): string[] {
+  const match = /^(\d+)_\[([\d,-]+)(?:%\d+)?\]$/.exec(field);
+  if (!match) return [field];
+  const ids: string[] = [];
+  for (const part of match[2].split(",")) {
+    const [from, to = from] = part.split("-").map(Number);
+    for (let task = from; task <= to; task++) ids.push(`${match[1]}_${task}`);
+  }
+  return ids;
+}
+
 /**
  * Whether a Slurm state means the job still holds its place in the queue.
  *
@@ -38,12 +66,20 @@ export function isLiveState(state: string): boolean {
   return LIVE.has(state);
 }
 
+/**
+ * Pauses, in seconds, before each new try of a call the controller did not answer (32 s in
+ * all, as the controller restarts or fails over).
+ */
+export const CONTROLLER_RETRIES: readonly number[] = [2, 4, 8, 18];
+
 /** What the queue tells a watcher of one job. */
 export interface QueueWatch {
   /** The job's script started. */
   running(): void;
   /** The job left the queue: its last state, or `null` when it is gone without one. */
   ended(state: string | null): void;
+  /** The job ran and waits again (Slurm requeued it: a node failed, a preemption). */
+  requeued(state: string): void;
 }
 
 /** The programs and pace of a queue. */
@@ -54,6 +90,8 @@ export interface QueueOptions {
   scancel: string;
   /** Milliseconds between two looks. */
   intervalMs: number;
+  /** The start of the name of every Slurm job of the run: only those are looked at. */
+  namePrefix: string;
   /** Where trouble is told. */
   logger: Logger;
 }
@@ -99,40 +137,33 @@ export class SlurmQueue {
   }
 
   /**
-   * The states of jobs, from one `squeue` call.
+   * The states of this run's jobs, from one `squeue` call for the whole run: this user's
+   * jobs whose names start with the run's prefix (never a list of ids, and array tasks that
+   * still wait on one line, `12_[3-9%2]`, not one line a task).
    *
-   * @param jids Their ids.
+   * @param jids The ids wanted (`123`, `123_4`); others the listing holds come too.
    * @returns Each known job's state; a job Slurm no longer knows is absent. `null` when
-   *   squeue failed.
+   *   squeue failed: nothing is known.
    */
   async states(jids: readonly string[]): Promise<Map<string, string> | null> {
     const states = new Map<string, string>();
     if (!jids.length) return states;
-    // An array task is asked through its array, which lists every task (-r).
-    const ids = [...new Set(jids.map((jid) => jid.split("_")[0]))];
     this.calls++;
-    const out = await runCommand([
-      this.#options.squeue,
-      "-h",
-      "-t",
-      "all",
-      "-r",
-      "-j",
-      ids.join(","),
-      "-o",
-      "%i|%T",
-    ]);
+    const out = await runCommand(
+      [this.#options.squeue, "-h", "--me", "-t", "all", "-o", "%i|%j|%T"],
+      { deadlineMs: 60_000 },
+    );
     if (out.code !== 0) {
-      // Every id unknown: Slurm says so with an error.
-      if (/invalid job id/i.test(out.stderr)) return states;
       if (!this.#failing) this.#options.logger.warn(`squeue failed: ${out.stderr.trim()}`);
       this.#failing = true;
       return null;
     }
     this.#failing = false;
+    const prefix = this.#options.namePrefix;
     for (const line of out.stdout.split("\n")) {
-      const [jid, state] = line.trim().split("|");
-      if (jid && state) states.set(jid, state.replace(/\+$/, ""));
+      const [jid, name, state] = line.trim().split("|");
+      if (!jid || !state || !name?.startsWith(prefix)) continue;
+      for (const id of taskIds(jid)) states.set(id, state.replace(/\+$/, ""));
     }
     return states;
   }
@@ -153,10 +184,28 @@ export class SlurmQueue {
       const ids = [...this.#cancels];
       this.#cancels.clear();
       this.#cancelling = null;
-      const out = await runCommand([this.#options.scancel, ...ids], { deadlineMs: 15_000 });
-      if (out.code !== 0) this.#options.logger.warn(`scancel failed: ${out.stderr.trim()}`);
+      await this.#scancel(ids);
     });
     return this.#cancelling;
+  }
+
+  /** scancel, tried again with growing pauses while the controller does not answer. */
+  async #scancel(ids: readonly string[]): Promise<void> {
+    for (let attempt = 0;; attempt++) {
+      const out = await runCommand([this.#options.scancel, ...ids], { deadlineMs: 30_000 });
+      // Jobs that already ended are no failure to retry.
+      if (out.code === 0 || /invalid job id|already completing|completed/i.test(out.stderr)) {
+        return;
+      }
+      if (attempt === CONTROLLER_RETRIES.length) {
+        this.#options.logger.warn(`scancel failed: ${out.stderr.trim()}`);
+        return;
+      }
+      this.#options.logger.warn(
+        `scancel failed (${out.stderr.trim()}); trying again in ${CONTROLLER_RETRIES[attempt]} s`,
+      );
+      await delay(CONTROLLER_RETRIES[attempt] * 1000);
+    }
   }
 
   /**
@@ -191,7 +240,7 @@ export class SlurmQueue {
     await this.cancel(jids);
     for (let i = 0; i < 300; i++) {
       const states = await this.states(jids);
-      if (states && ![...states.values()].some(isLiveState)) return;
+      if (states && !jids.some((jid) => isLiveState(states.get(jid) ?? ""))) return;
       await delay(100);
     }
   }
@@ -232,6 +281,9 @@ export class SlurmQueue {
           if (state && RUNNING.has(state) && !watch.seenRunning) {
             watch.seenRunning = true;
             watch.running();
+          } else if (state && REQUEUED.has(state) && watch.seenRunning) {
+            watch.seenRunning = false;
+            watch.requeued(state);
           }
           if (state === null || !LIVE.has(state)) {
             this.#watched.delete(jid);
