@@ -86,9 +86,11 @@ jobs:
     assertEquals(await readJobFile(workdir, 2, "job.stdout"), "a b|$(x)|");
     const script = await readJobFile(workdir, 0, "job.sbatch");
     assertMatch(script, /^#SBATCH --job-name=xqc-[0-9a-f]{8}-0$/m);
-    for (const line of ["--partition=debug", "--mem=200M", "--no-requeue", "--comment=xqc-test"]) {
+    for (const line of ["--partition=debug", "--mem=200M", "--no-requeue"]) {
       assertStringIncludes(script, `#SBATCH ${line}\n`);
     }
+    // The user's comment, then the submission's mark.
+    assertMatch(script, /^#SBATCH --comment=xqc-test;xqc:[0-9a-z]+\.0\.1$/m);
     assert(!script.includes("hi there"), "an env value is in the batch script");
     const shown = await sh(["scontrol", "show", "job", "-o", jid]);
     assertMatch(shown, /MinMemoryNode=200M/);

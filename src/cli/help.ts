@@ -69,6 +69,8 @@ Options:
       --slurm-array        submit the jobs as job arrays (--no-slurm-array: never; default:
                            when 50 or more are submitted at once)
       --poll-interval S    seconds between two looks at the Slurm queue (default 1)
+      --exit-read-timeout S   seconds to wait for a job's rc file after Slurm says it ended
+                           (a shared filesystem shows it late; default 270)
       --sbatch, --squeue, --scancel PATH   Slurm's programs (default: on PATH)
       --resume             skip jobs that finished in this workdir with the same command,
                            envs, image content and options

@@ -35,6 +35,7 @@ const SLURM_KEYS = [
   "squeue",
   "scancel",
   "pollInterval",
+  "exitReadTimeout",
 ] as const;
 /** Options passed to the scheduler as they are. */
 const PASSED = [
@@ -52,6 +53,7 @@ const PASSED = [
   "squeue",
   "scancel",
   "pollInterval",
+  "exitReadTimeout",
   ...RESOURCE_KEYS,
 ] as const;
 

@@ -58,6 +58,7 @@ const RUN_FLAGS: FlagSpec = {
     "squeue",
     "scancel",
     "poll-interval",
+    "exit-read-timeout",
     "cpus",
     "memory",
     "gpus",
@@ -110,6 +111,7 @@ const NUMBER_FLAGS: readonly [string, keyof BatchSpec, boolean][] = [
   ["timeout", "timeout", false],
   ["recheck-interval", "recheckInterval", false],
   ["poll-interval", "pollInterval", false],
+  ["exit-read-timeout", "exitReadTimeout", false],
   ["memory-retry-factor", "memoryRetryFactor", false],
   ["pool-recycle", "poolRecycle", true],
 ];

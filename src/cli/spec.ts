@@ -49,6 +49,7 @@ export interface BatchSpec {
   squeue?: string;
   scancel?: string;
   pollInterval?: number;
+  exitReadTimeout?: number;
   cpus?: number | string;
   memory?: number | string;
   gpus?: number | string;
@@ -112,6 +113,7 @@ export const SPEC_KEYS: Readonly<Record<keyof BatchSpec, KeyRule>> = {
   squeue: { kind: "string" },
   scancel: { kind: "string" },
   pollInterval: { kind: "number", min: 0.05 },
+  exitReadTimeout: { kind: "number", min: 0 },
   cpus: { kind: "resource" },
   memory: { kind: "resource" },
   gpus: { kind: "resource" },

@@ -95,18 +95,24 @@ export class TraceWriter {
   }
 
   /**
-   * Write the row of a job's trial that just ended (once per trial).
+   * Write the row of a job's trial that just ended (once per trial), or of a start of it
+   * that ended in a requeue (status `REQUEUED`: where it ran put it back to wait).
    *
    * @param job The job.
    * @param hash Its resume hash.
    * @param container The image it ran in, if any.
+   * @param requeued Whether a start of the trial ended in a requeue.
    */
-  trialEnded(job: Job, hash: string, container: string | null): void {
-    if (job.endedAt === null || this.#written[job.index] === job.trial) return;
-    this.#written = grown(this.#written, job.index + 1);
-    this.#written[job.index] = job.trial;
-    Deno.writeTextFileSync(this.path, traceRow(job, hash, container).join("\t") + "\n", {
-      append: true,
-    });
+  trialEnded(job: Job, hash: string, container: string | null, requeued = false): void {
+    if (job.endedAt === null || (!requeued && this.#written[job.index] === job.trial)) return;
+    const row = traceRow(job, hash, container);
+    if (requeued) {
+      row[TRACE_COLUMNS.indexOf("status")] = "REQUEUED";
+      row[TRACE_COLUMNS.indexOf("exit")] = "-";
+    } else {
+      this.#written = grown(this.#written, job.index + 1);
+      this.#written[job.index] = job.trial;
+    }
+    Deno.writeTextFileSync(this.path, row.join("\t") + "\n", { append: true });
   }
 }

@@ -405,9 +405,11 @@ export class Xqute implements PluginRun {
     const hash = this.#hashes.get(job.index);
     this.#put(job);
     const ended = job.status === JobStatus.FINISHED || job.status === JobStatus.FAILED;
-    if (ended && !job.skipped && this.#trace) {
+    // A job put back to wait where it runs (a requeue) had a start of its own.
+    const requeued = job.status === JobStatus.SUBMITTED && job.startedAt !== null;
+    if ((ended || requeued) && !job.skipped && this.#trace) {
       try {
-        this.#trace.trialEnded(job, hash, job.image ?? this.scheduler.image);
+        this.#trace.trialEnded(job, hash, job.image ?? this.scheduler.image, requeued);
       } catch (e) {
         this.logger.warn(`could not write ${this.#trace.path}: ${e}`);
         this.#trace = null;

@@ -13,18 +13,15 @@ import { ContainerLauncher } from "./container_launcher.ts";
 import { CONTAINER_OPTION_KEYS, resolveContainerOptions } from "./container_options.ts";
 import { Scheduler } from "./scheduler.ts";
 import {
-  AUTO_ARRAY_MIN,
   resolveSlurmOptions,
-  sbatchLines,
   type SbatchValue,
   SLURM_OPTION_KEYS,
-  slurmResources,
   type SlurmSchedulerOptions,
   splitPrefixedOptions,
 } from "./slurm_options.ts";
 import { isLiveState, SlurmQueue } from "./slurm_queue.ts";
 import { SlurmBatches } from "./slurm_batches.ts";
-import { renderBatchScript } from "./slurm_script.ts";
+import { batchScript, submissionMark, writeSubmissionFiles } from "./slurm_job.ts";
 import { PooledJobs } from "./pooled_jobs.ts";
 import { slurmPoolSite } from "./slurm_pool.ts";
 import { SubmissionCancelled } from "./trial.ts";
@@ -62,6 +59,10 @@ export class SlurmScheduler extends Scheduler {
   readonly slurmOpts: Readonly<Record<string, SbatchValue>>;
   /** The sbatch program. */
   readonly sbatch: string;
+  /** The squeue program. */
+  readonly squeue: string;
+  /** Seconds to wait for a job's rc file after Slurm says it ended (a lagging filesystem). */
+  readonly exitReadTimeout: number;
   /** Array mode: `true`, `false` or `"auto"`. */
   readonly array: boolean | "auto";
   /** The queue, watched with one squeue per interval. */
@@ -100,10 +101,13 @@ export class SlurmScheduler extends Scheduler {
     this.slurmOpts = slurm.slurmOpts;
     this.sbatch = slurm.sbatch;
     this.array = slurm.array;
+    this.squeue = slurm.squeue;
+    this.exitReadTimeout = slurm.exitReadTimeout;
     this.queue = new SlurmQueue({
       squeue: slurm.squeue,
       scancel: slurm.scancel,
       intervalMs: slurm.pollInterval * 1000,
+      namePrefix: this.jobNameStem,
       logger: { info: (m) => this.logger.info(m), warn: (m) => this.logger.warn(m) },
     });
     if (container) {
@@ -182,18 +186,6 @@ export class SlurmScheduler extends Scheduler {
   /** Arrays take all the jobs submitted at once; single sbatch calls are bounded below. */
   protected override get startingLimit(): number {
     return this.array === false ? this.submissionBatch : Infinity;
-  }
-
-  /**
-   * All queued jobs at once when they go in arrays (Slurm holds them, and runs at most
-   * `forks` of an array at a time); `forks` otherwise.
-   *
-   * @param pending Jobs queued or in flight.
-   * @returns The limit.
-   */
-  override maxInFlight(pending: number): number {
-    const arrays = this.array === true || (this.array === "auto" && pending >= AUTO_ARRAY_MIN);
-    return arrays ? Infinity : this.forks;
   }
 
   /**
@@ -320,20 +312,26 @@ export class SlurmScheduler extends Scheduler {
    * @returns Bash.
    */
   batchScript(job: Job): string {
-    return renderBatchScript({
-      index: job.index,
-      trial: job.trial,
-      workdir: this.workdir,
-      sbatch: sbatchLines({
-        "job-name": this.jobName(job),
-        output: join(job.metadir, "job.sbatch.out"),
-        ...this.slurmOpts,
-        ...slurmResources(this.trialResources(job)),
-      }),
-      launch: this.submissionArgv(job),
-      stop: this.#launcher?.engine.stopArgv(this.containerName(job), this.#launcher.remove) ??
-        null,
-    });
+    return batchScript(this, job);
+  }
+
+  /**
+   * A job's submission mark, in its batch script's `--comment`.
+   *
+   * @param job The job.
+   * @returns `xqc:<runid>.<index>.<trial>`.
+   */
+  submissionMark(job: Job): string {
+    return submissionMark(this.runId, job);
+  }
+
+  /**
+   * Tell of trouble.
+   *
+   * @param message What happened.
+   */
+  warn(message: string): void {
+    this.logger.warn(message);
   }
 
   /**
@@ -360,11 +358,19 @@ export class SlurmScheduler extends Scheduler {
     await this.#launcher?.shareMetadir(job);
     if (this.#pool) return await this.#pool.submit(job);
     await this.wrappedJobScript(job);
-    writeJobFile(join(job.metadir, "job.sbatch"), this.batchScript(job));
+    writeSubmissionFiles(this, job);
     if (this.cancelled) throw new SubmissionCancelled();
     const jid = await this.#batches.submit(job);
     writeJobFile(job.jidFile, jid + "\n");
-    this.track(job, slurmTrial(job, jid, this.queue));
+    this.track(
+      job,
+      slurmTrial(job, jid, {
+        queue: this.queue,
+        exitReadMs: this.exitReadTimeout * 1000,
+        requeued: () => this.requeued(job),
+        runsAgain: () => this.runsAgain(job),
+      }),
+    );
     return jid;
   }
 
@@ -401,8 +407,7 @@ export class SlurmScheduler extends Scheduler {
   protected override async liveJids(jobs: readonly Job[]): Promise<Set<string>> {
     const pool = this.#pool;
     if (pool) return new Set(jobs.map((job) => job.jid).filter((jid) => pool.runs(jid)));
-    const states = await this.queue.states(jobs.map((job) => job.jid));
-    if (!states) return new Set(jobs.map((job) => job.jid));
-    return new Set([...states].filter(([, state]) => isLiveState(state)).map(([jid]) => jid));
+    // The queue's own poll ends every trial (and waits for a late rc): nothing to recheck.
+    return await Promise.resolve(new Set(jobs.map((job) => job.jid)));
   }
 }

@@ -4,10 +4,15 @@
 import { join } from "@std/path/posix";
 import type { Job } from "../core/job.ts";
 import type { Resources } from "../core/resources.ts";
-import type { ContainerLauncher } from "./container_launcher.ts";
 import { AUTO_ARRAY_MIN, sbatchLines, type SbatchValue, slurmResources } from "./slurm_options.ts";
 import { renderArrayScript } from "./slurm_script.ts";
-import { type PendingSubmission, submitArrays, submitOne } from "./slurm_submit.ts";
+import {
+  markedComment,
+  type PendingSubmission,
+  submitArrays,
+  type SubmitContext,
+  submitOne,
+} from "./slurm_submit.ts";
 
 /** What submitting needs of the Slurm scheduler. */
 export interface BatchHost {
@@ -15,6 +20,8 @@ export interface BatchHost {
   readonly array: boolean | "auto";
   /** The sbatch program. */
   readonly sbatch: string;
+  /** The squeue program. */
+  readonly squeue: string;
   /** sbatch calls at once. */
   readonly submissionBatch: number;
   /** Tasks of an array that run at once. */
@@ -27,12 +34,12 @@ export interface BatchHost {
   readonly runId: string;
   /** The sbatch options every job gets. */
   readonly slurmOpts: Readonly<Record<string, SbatchValue>>;
-  /** Variables of every job. */
-  readonly envs: Readonly<Record<string, string>>;
-  /** The launcher, when jobs run in containers. */
-  readonly launcher: ContainerLauncher | null;
   /** A job's current trial's limits. */
   trialResources(job: Job): Resources;
+  /** A job's submission mark (in its batch script's comment). */
+  submissionMark(job: Job): string;
+  /** Where trouble is told. */
+  warn(message: string): void;
 }
 
 /** The jobs waiting to be submitted, and how they go. */
@@ -71,47 +78,45 @@ export class SlurmBatches {
     const asArray = host.array === true ? first.length > 1 : host.array === "auto" &&
       first.length >= AUTO_ARRAY_MIN;
     const singles = asArray ? pending.filter((p) => p.job.trial !== 1) : pending;
-    const env = (job: Job) => this.#sbatchEnv(job);
+    const context: SubmitContext = {
+      sbatch: host.sbatch,
+      squeue: host.squeue,
+      batch: host.submissionBatch,
+      warn: (message) => host.warn(message),
+    };
     await Promise.all([
       asArray
         ? submitArrays(first, {
-          sbatch: host.sbatch,
-          env,
+          ...context,
           key: (job) => JSON.stringify(slurmResources(host.trialResources(job))),
           script: (jobs) => this.#arrayScript(jobs),
         })
         : Promise.resolve(),
-      submitOne(singles, { sbatch: host.sbatch, env, batch: host.submissionBatch }),
+      submitOne(singles, context, (job) => host.submissionMark(job)),
     ]);
   }
 
-  #arrayScript(jobs: readonly Job[]): { path: string } {
+  #arrayScript(jobs: readonly Job[]): { path: string; mark: string } {
     const host = this.#host;
     const dirs = jobs.map((job) => job.dir);
     const dir = join(host.workdir, "slurm-arrays");
     Deno.mkdirSync(dir, { recursive: true });
     const number = this.#arrays++;
-    const throttle = Number.isFinite(host.forks) ? `%${host.forks}` : "";
+    const mark = `xqc:${host.runId}.a${number}`;
     const text = renderArrayScript({
       workdir: host.workdir,
       dirs,
       sbatch: sbatchLines({
         "job-name": `${host.jobNameStem}array${number}`,
         output: "/dev/null",
-        array: `0-${dirs.length - 1}${throttle}`,
+        array: `0-${dirs.length - 1}${Number.isFinite(host.forks) ? `%${host.forks}` : ""}`,
         ...host.slurmOpts,
+        comment: markedComment(host.slurmOpts.comment, mark),
         ...slurmResources(host.trialResources(jobs[0])),
       }),
     });
     const path = join(dir, `${host.runId}-${number}.sbatch`);
     Deno.writeTextFileSync(path, text);
-    return { path };
-  }
-
-  /** sbatch's environment for a job: its variables, which the batch script inherits. */
-  #sbatchEnv(job: Job): Record<string, string> {
-    const envs = { ...this.#host.envs, ...job.envs };
-    const launcher = this.#host.launcher;
-    return launcher ? launcher.engine.clientEnv(launcher.jobEnvs(envs)) : envs;
+    return { path, mark };
   }
 }

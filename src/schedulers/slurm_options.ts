@@ -26,6 +26,11 @@ export interface SlurmSchedulerOptions extends Omit<ContainerSchedulerOptions, "
   array?: boolean | "auto";
   /** Seconds between two looks at the queue (one `squeue` for all jobs; default 1). */
   pollInterval?: number;
+  /**
+   * Seconds to wait for a job's rc file to show after Slurm says the job ended, as a
+   * shared filesystem may show it late (default 270, Nextflow's `exitReadTimeout`).
+   */
+  exitReadTimeout?: number;
 }
 
 /** The options {@linkcode SlurmScheduler} takes besides the base and container ones. */
@@ -36,6 +41,7 @@ export const SLURM_OPTION_KEYS: readonly string[] = [
   "scancel",
   "array",
   "pollInterval",
+  "exitReadTimeout",
 ];
 
 /** How many jobs at once make an array in `"auto"` mode. */
@@ -131,6 +137,8 @@ export interface ResolvedSlurmOptions {
   array: boolean | "auto";
   /** Seconds between looks at the queue. */
   pollInterval: number;
+  /** Seconds to wait for a late rc file. */
+  exitReadTimeout: number;
   /** Run jobs in a pool of allocations, one a fork slot. */
   pool: boolean;
   /** A fresh allocation every this many jobs (0: never). */
@@ -170,6 +178,7 @@ export function resolveSlurmOptions(options: SlurmSchedulerOptions): ResolvedSlu
     scancel: checkString("scancel", options.scancel ?? "scancel"),
     array: pool ? false : array,
     pollInterval,
+    exitReadTimeout: checkNumber("exitReadTimeout", options.exitReadTimeout ?? 270, 0),
     pool,
     poolRecycle,
   };

@@ -18,6 +18,27 @@ export interface BatchScriptParts {
   launch: readonly string[];
   /** The argv that stops the job's container by name, when its engine names containers. */
   stop: readonly string[] | null;
+  /** The file of the job's variables (mode 0600), when it has any. */
+  envFile: string | null;
+  /** The files of a start, removed when Slurm starts the job again (a requeue). */
+  startFiles: readonly string[];
+}
+
+/**
+ * A job's variables as a file its batch script sources: one `export` line each.
+ *
+ * @param envs The variables (names checked to be shell names).
+ * @returns The file's text.
+ * @example
+ * ```ts
+ * import { envFileText } from "./slurm_script.ts";
+ * import { assertEquals } from "@std/assert";
+ * assertEquals(envFileText({ A: "a b" }), "export A='a b'\n");
+ * ```
+ */
+export function envFileText(envs: Readonly<Record<string, string>>): string {
+  return Object.entries(envs).map(([name, value]) => `export ${name}=${shellQuote(value)}\n`)
+    .join("");
 }
 
 /**
@@ -35,7 +56,7 @@ export interface BatchScriptParts {
  * const text = renderBatchScript({
  *   index: 0, trial: 1, workdir: "/w", sbatch: ["#SBATCH --partition=debug"],
  *   launch: ["docker", "run", "--name", "xqc-1-0-1", "img", "/bin/bash", "/w/0/job.wrapped"],
- *   stop: ["docker", "rm", "-f", "xqc-1-0-1"],
+ *   stop: ["docker", "rm", "-f", "xqc-1-0-1"], envFile: null, startFiles: ["/w/0/job.rc"],
  * });
  * assertStringIncludes(text, "docker rm -f xqc-1-0-1");
  * ```
@@ -51,6 +72,9 @@ xqc_stop() {
 ${stop}  [ -n "$xqc_child" ] && kill -TERM "$xqc_child" 2>/dev/null
 }
 trap xqc_stop TERM INT HUP
+${parts.envFile ? `. ${shellQuote(parts.envFile)}` : "# no variables of its own"}
+# Slurm starts a requeued job again (a node failed): its last start's files go first.
+[ "\${SLURM_RESTART_COUNT:-0}" -gt 0 ] && rm -f -- ${shellJoin(parts.startFiles)}
 ${shellJoin(parts.launch)} </dev/null &
 xqc_child=$!
 wait "$xqc_child"; xqc_rc=$?

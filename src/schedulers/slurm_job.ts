@@ -1,0 +1,102 @@
+// What a job's submission to Slurm writes in its metadir: its batch script (`job.sbatch`)
+// and its variables (`job.env`), and the mark that finds the submission again.
+
+import { join } from "@std/path/posix";
+import { writeJobFile } from "../core/job_files.ts";
+import type { Job } from "../core/job.ts";
+import type { Resources } from "../core/resources.ts";
+import type { ContainerLauncher } from "./container_launcher.ts";
+import { sbatchLines, type SbatchValue, slurmResources } from "./slurm_options.ts";
+import { envFileText, renderBatchScript } from "./slurm_script.ts";
+import { markedComment } from "./slurm_submit.ts";
+
+/** What a job's batch script needs of the Slurm scheduler. */
+export interface JobScriptHost {
+  /** The workdir. */
+  readonly workdir: string;
+  /** The run's id. */
+  readonly runId: string;
+  /** The sbatch options every job gets. */
+  readonly slurmOpts: Readonly<Record<string, SbatchValue>>;
+  /** Variables of every job. */
+  readonly envs: Readonly<Record<string, string>>;
+  /** The launcher, when jobs run in containers. */
+  readonly launcher: ContainerLauncher | null;
+  /** A job's Slurm job name. */
+  jobName(job: Job): string;
+  /** A job's container name. */
+  containerName(job: Job): string;
+  /** A job's current trial's limits. */
+  trialResources(job: Job): Resources;
+  /** What runs a job's wrapper on the node. */
+  submissionArgv(job: Job): string[];
+}
+
+/**
+ * A job's submission mark, in its batch script's `--comment`: a submission whose answer
+ * the controller lost is found by it, and not made twice.
+ *
+ * @param runId The run's id.
+ * @param job The job.
+ * @returns `xqc:<runid>.<index>.<trial>`.
+ */
+export function submissionMark(runId: string, job: Job): string {
+  return `xqc:${runId}.${job.index}.${job.trial}`;
+}
+
+/**
+ * A job's variables as its batch script exports them: the run's and the job's, in the
+ * engine client's form with an image.
+ *
+ * @param host The scheduler.
+ * @param job The job.
+ * @returns The variables.
+ */
+export function jobEnv(host: JobScriptHost, job: Job): Record<string, string> {
+  const envs = { ...host.envs, ...job.envs };
+  const launcher = host.launcher;
+  return launcher ? launcher.engine.clientEnv(launcher.jobEnvs(envs)) : envs;
+}
+
+/**
+ * A job's batch script: its `#SBATCH` lines, then what runs its wrapper.
+ *
+ * @param host The scheduler.
+ * @param job The job.
+ * @returns Bash.
+ */
+export function batchScript(host: JobScriptHost, job: Job): string {
+  const launcher = host.launcher;
+  return renderBatchScript({
+    index: job.index,
+    trial: job.trial,
+    workdir: host.workdir,
+    sbatch: sbatchLines({
+      "job-name": host.jobName(job),
+      output: join(job.metadir, "job.sbatch.out"),
+      ...host.slurmOpts,
+      comment: markedComment(host.slurmOpts.comment, submissionMark(host.runId, job)),
+      ...slurmResources(host.trialResources(job)),
+    }),
+    launch: host.submissionArgv(job),
+    stop: launcher?.engine.stopArgv(host.containerName(job), launcher.remove) ?? null,
+    envFile: Object.keys(jobEnv(host, job)).length ? join(job.metadir, "job.env") : null,
+    startFiles: [job.rcFile, job.statusFile, job.stdoutFile, job.stderrFile, job.usageFile],
+  });
+}
+
+/**
+ * Write a job's batch script and its variables. The variables go through a file only its
+ * owner reads (mode 0600), not sbatch's environment, so that jobs that differ in them
+ * still share arrays.
+ *
+ * @param host The scheduler.
+ * @param job The job (its wrapper is written).
+ */
+export function writeSubmissionFiles(host: JobScriptHost, job: Job): void {
+  const envs = jobEnv(host, job);
+  if (Object.keys(envs).length) {
+    writeJobFile(join(job.metadir, "job.env"), envFileText(envs), 0o600);
+  }
+  writeJobFile(join(job.metadir, "job.sbatch"), batchScript(host, job));
+}
