@@ -97,7 +97,36 @@ export function testOn(
     if (!decided.has(engine)) throw new Error(`checkEngines("${engine}") must come first`);
     return decided.get(engine);
   }).find(Boolean);
-  Deno.test({ name, ignore: ignore || Boolean(why), fn });
+  const slurm = [engines].flat().includes("slurm");
+  Deno.test({ name, ignore: ignore || Boolean(why), fn: slurm ? () => onCluster(fn, false) : fn });
+}
+
+/**
+ * Register a Slurm test that upsets the whole cluster (a node taken down, the controller
+ * stopped): it runs alone, while no other Slurm test of any file runs.
+ *
+ * @param name The test's name.
+ * @param fn The test.
+ * @param ignore Ignore it for another reason (said by the caller).
+ */
+export function testOnWholeCluster(name: string, fn: () => Promise<void>, ignore = false): void {
+  if (!decided.has("slurm")) throw new Error(`checkEngines("slurm") must come first`);
+  Deno.test({
+    name,
+    ignore: ignore || Boolean(decided.get("slurm")),
+    fn: () => onCluster(fn, true),
+  });
+}
+
+/** Run a Slurm test under the cluster's lock: shared by ordinary tests, whole for upsets. */
+async function onCluster(fn: () => Promise<void>, whole: boolean): Promise<void> {
+  const lock = await Deno.open("/tmp/xqc-slurm-tests.lock", { create: true, write: true });
+  try {
+    await lock.lock(whole);
+    await fn();
+  } finally {
+    lock.close();
+  }
 }
 
 /** The engines, for tests that run on each. */
