@@ -92,11 +92,12 @@ Print a job's stdout (or stderr).
   -w, --workdir DIR   the workdir (default ./.xqute)
       --stderr        print job.stderr instead
       --follow        keep printing while the job runs`,
-  kill: `Usage: xqc kill [-w DIR]
+  kill: `Usage: xqc kill [-w DIR] [--force]
 
 Stop the run that owns the workdir (its containers are killed), and remove any container
-a crashed run of it left.
-  -w, --workdir DIR   the workdir (default ./.xqute)`,
+a crashed run of it left. A run of another host is not signalled: exit 2 naming its host.
+  -w, --workdir DIR   the workdir (default ./.xqute)
+      --force         a Slurm run of another host: cancel its Slurm jobs from here`,
   report: `Usage: xqc report [-w DIR] [-o FILE]
 
 Write one self-contained HTML file of a run: the summary, a timeline of every job and trial,

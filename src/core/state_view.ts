@@ -26,6 +26,16 @@ async function allJobs(kv: Deno.Kv): Promise<JobRecord[]> {
 }
 
 /**
+ * Read a workdir's run record alone.
+ *
+ * @param workdir The workdir.
+ * @returns The record, or `null` when the workdir has none.
+ */
+export async function readRunRecord(workdir: string): Promise<RunRecord | null> {
+  return await withKv(workdir, async (kv) => (await kv.get<RunRecord>(["run"])).value);
+}
+
+/**
  * Read a workdir's state without taking part in its run (for `xqc status`).
  *
  * @param workdir The workdir.
@@ -96,4 +106,19 @@ export async function eachJobs(
  */
 export async function readJobState(workdir: string, index: number): Promise<JobRecord | null> {
   return (await readSomeJobs(workdir, [index]))?.jobs[0] ?? null;
+}
+
+/**
+ * Record a run as stopped from outside it (`xqc kill --force` of a run of another host,
+ * whose jobs it cancelled), so that the workdir is free for the next run.
+ *
+ * @param workdir The workdir.
+ * @param by What stopped it, recorded as its signal.
+ */
+export async function markRunStopped(workdir: string, by: string): Promise<void> {
+  await withKv(workdir, async (kv) => {
+    const run = (await kv.get<RunRecord>(["run"])).value;
+    if (run?.state !== "running") return;
+    await kv.set(["run"], { ...run, state: "interrupted", signal: by, endedAt: Date.now() });
+  });
 }

@@ -2,9 +2,28 @@
 
 import { join } from "@std/path/posix";
 import { ValidationError, WorkdirBusyError } from "./errors.ts";
+import { readRunRecord } from "./state_view.ts";
 
-/** The lock file in a workdir; it holds the owner's pid. */
+/** The lock file in a workdir; it holds the owner's pid and host. */
 export const LOCK_FILE = "run.lock";
+
+/** The run that holds a workdir: its process and the host it runs on. */
+export interface RunHolder {
+  /** Its pid, on its host. */
+  pid: number;
+  /** Its host's name (`null` for a lock an older version wrote). */
+  host: string | null;
+}
+
+/**
+ * Whether a run holder is on another host than this one (its pid means nothing here).
+ *
+ * @param holder The holder.
+ * @returns `true` for another host.
+ */
+export function onAnotherHost(holder: RunHolder): boolean {
+  return holder.host !== null && holder.host !== Deno.hostname();
+}
 
 /** A claimed workdir; `release()` lets the next run in. */
 export interface WorkdirClaim {
@@ -42,14 +61,17 @@ export async function claimWorkdir(workdir: string): Promise<WorkdirClaim> {
   const file = await Deno.open(path, { read: true, write: true, create: true, mode: 0o644 });
   if (!(await file.tryLock(true))) {
     file.close();
-    const owner = await lockOwner(workdir);
-    throw new WorkdirBusyError(
-      `Workdir "${workdir}" is in use by the run of process ${owner ?? "(unknown)"}; ` +
-        `wait for it, or stop it with: xqc kill -w ${workdir}`,
-    );
+    throw busy(workdir, await lockOwner(workdir));
+  }
+  // A lock on a shared filesystem may hold only on its own host: the run record says
+  // whether a run of another host still runs.
+  const run = await liveRunElsewhere(workdir);
+  if (run) {
+    file.close();
+    throw busy(workdir, run);
   }
   await file.truncate(0);
-  await file.write(new TextEncoder().encode(`${Deno.pid}\n`));
+  await file.write(new TextEncoder().encode(`${Deno.pid} ${Deno.hostname()}\n`));
   return {
     release() {
       try {
@@ -61,13 +83,40 @@ export async function claimWorkdir(workdir: string): Promise<WorkdirClaim> {
   };
 }
 
+function busy(workdir: string, holder: RunHolder | null): WorkdirBusyError {
+  if (holder && onAnotherHost(holder)) {
+    return new WorkdirBusyError(
+      `Workdir "${workdir}" is in use by the run of process ${holder.pid} on host ` +
+        `${holder.host}; stop it there, or cancel its cluster jobs from here with: ` +
+        `xqc kill --force -w ${workdir}`,
+    );
+  }
+  return new WorkdirBusyError(
+    `Workdir "${workdir}" is in use by the run of process ${holder?.pid ?? "(unknown)"}; ` +
+      `wait for it, or stop it with: xqc kill -w ${workdir}`,
+  );
+}
+
 /**
- * The pid of the run that holds a workdir, if one does.
+ * The run of another host that a workdir's run record says still runs, if any.
  *
  * @param workdir The workdir.
- * @returns The pid, or `null` when no live run holds it.
+ * @returns Its process and host.
  */
-export async function lockOwner(workdir: string): Promise<number | null> {
+export async function liveRunElsewhere(workdir: string): Promise<RunHolder | null> {
+  const run = await readRunRecord(workdir).catch(() => null);
+  if (!run || run.state !== "running") return null;
+  const holder = { pid: run.pid, host: run.hostname };
+  return onAnotherHost(holder) ? holder : null;
+}
+
+/**
+ * The run that holds a workdir's lock, if one does.
+ *
+ * @param workdir The workdir.
+ * @returns Its pid and host, or `null` when no live run holds it.
+ */
+export async function lockOwner(workdir: string): Promise<RunHolder | null> {
   const path = join(workdir, LOCK_FILE);
   let file: Deno.FsFile;
   try {
@@ -80,8 +129,9 @@ export async function lockOwner(workdir: string): Promise<number | null> {
       await file.unlock();
       return null;
     }
-    const pid = Number((await Deno.readTextFile(path)).trim());
-    return Number.isInteger(pid) && pid > 0 ? pid : null;
+    const [pid, host] = (await Deno.readTextFile(path)).trim().split(/\s+/);
+    const number = Number(pid);
+    return Number.isInteger(number) && number > 0 ? { pid: number, host: host ?? null } : null;
   } finally {
     file.close();
   }

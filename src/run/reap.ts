@@ -11,13 +11,20 @@ import type { Scheduler } from "../schedulers/scheduler.ts";
  *
  * @param workdir The workdir.
  * @param run The run's record, if the workdir has one.
+ * @param slurmOnly Leave out a Slurm run's engine (its containers are on the nodes).
  * @returns A scheduler for the workdir.
  */
-function schedulerOf(workdir: string, run: RunRecord | null): Scheduler {
+function schedulerOf(workdir: string, run: RunRecord | null, slurmOnly: boolean): Scheduler {
   const jobnamePrefix = run?.jobnamePrefix ?? undefined;
   if (run?.scheduler.startsWith("slurm")) {
-    const image = run.image && run.bin ? { image: run.image, bin: run.bin } : {};
-    return new SlurmScheduler({ workdir, jobnamePrefix, ...image });
+    const image = run.image && run.bin && !slurmOnly ? { image: run.image, bin: run.bin } : {};
+    try {
+      return new SlurmScheduler({ workdir, jobnamePrefix, ...image });
+    } catch {
+      // The engine is not on this host: the jobs are cancelled by name all the same, and
+      // their batch scripts stop their containers on the nodes.
+      return new SlurmScheduler({ workdir, jobnamePrefix });
+    }
   }
   if (run?.image && run.bin && run.scheduler.startsWith("container")) {
     return new ContainerScheduler({ workdir, image: run.image, bin: run.bin });
@@ -31,12 +38,17 @@ function schedulerOf(workdir: string, run: RunRecord | null): Scheduler {
  *
  * @param workdir The workdir, absolute.
  * @param run Its last run's record, if any.
+ * @param options `slurmOnly`: cancel a Slurm run's jobs, touch nothing of this host.
  * @returns What was stopped, for a message.
  */
-export async function reapWorkdir(workdir: string, run: RunRecord | null): Promise<string[]> {
+export async function reapWorkdir(
+  workdir: string,
+  run: RunRecord | null,
+  options: { slurmOnly?: boolean } = {},
+): Promise<string[]> {
   let scheduler: Scheduler;
   try {
-    scheduler = schedulerOf(workdir, run);
+    scheduler = schedulerOf(workdir, run, options.slurmOnly ?? false);
   } catch {
     // The engine is gone from this machine: its processes can still be found.
     scheduler = new LocalScheduler({ workdir });
