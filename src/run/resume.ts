@@ -44,8 +44,11 @@ export function finishedBefore(record: Pick<JobRecord, "status">, job: Job): boo
   }
 }
 
-/** What a resumed run keeps of an earlier record. */
-export type EarlierJob = Pick<JobRecord, "index" | "dir" | "status" | "trial">;
+/** What a resumed run keeps of an earlier record (the id only of a job that may run on). */
+export type EarlierJob = Pick<JobRecord, "index" | "dir" | "status" | "trial" | "jid">;
+
+/** A twin found for a job fed now: one that finished, or one to adopt (still running). */
+export type Twin = EarlierJob & { adopt: boolean };
 
 // A record whose job may have finished: its metadir is kept for a twin that may come.
 const MAY_HAVE_FINISHED = new Set(["FINISHED", "SKIPPED", "RUNNING", "SUBMITTED"]);
@@ -64,6 +67,7 @@ export class EarlierJobs {
   #kept = new Set<string>();
   #used = new Set<string>();
   #next = 0;
+  #adoptable = new Set<string>();
 
   /**
    * Add an earlier run's record.
@@ -80,10 +84,26 @@ export class EarlierJobs {
       dir: record.dir,
       status: record.status,
       trial: record.trial,
+      jid: record.status === "RUNNING" || record.status === "SUBMITTED" ? record.jid : "",
     };
     const twins = this.#byHash.get(record.hash);
     if (twins) twins.records.push(kept);
     else this.#byHash.set(record.hash, { records: [kept], next: 0 });
+  }
+
+  /**
+   * Which earlier jobs still run where they ran, and may be adopted by their twins.
+   *
+   * @param live The ids of the workdir's live jobs where it runs (`null`: none can be).
+   * @returns The ids of the earlier records' jobs among them.
+   */
+  adoptable(live: ReadonlySet<string> | null): Set<string> {
+    for (const twins of this.#byHash.values()) {
+      for (const record of twins.records) {
+        if (record?.jid && live?.has(record.jid)) this.#adoptable.add(record.jid);
+      }
+    }
+    return new Set(this.#adoptable);
   }
 
   /**
@@ -92,9 +112,10 @@ export class EarlierJobs {
    * @param job The job (not yet written anywhere).
    * @param hash Its {@linkcode jobHash}.
    * @returns The record of a twin that finished earlier (the job is then in its metadir, to
-   *   be skipped), or `null`.
+   *   be skipped), or that still runs (`adopt`: the job is in its metadir, to take it
+   *   over), or `null`.
    */
-  place(job: Job, hash: string): EarlierJob | null {
+  place(job: Job, hash: string): Twin | null {
     const twins = this.#byHash.get(hash);
     for (let at = twins?.next ?? 0; twins && at < twins.records.length; at++) {
       const record = twins.records[at];
@@ -102,11 +123,12 @@ export class EarlierJobs {
       const dir = recordDir(record);
       if (this.#used.has(dir)) continue;
       job.placeIn(dir);
-      if (!finishedBefore(record, job)) continue;
+      const finished = finishedBefore(record, job);
+      if (!finished && !this.#adoptable.has(record.jid)) continue;
       twins.records[at] = null;
       while (twins.next < twins.records.length && !twins.records[twins.next]) twins.next++;
       this.#used.add(dir);
-      return record;
+      return { ...record, adopt: !finished };
     }
     job.placeIn(String(job.index));
     if (!this.#kept.size) return null;

@@ -1,5 +1,7 @@
 // How a run answers SIGINT, SIGTERM and SIGHUP: stop cleanly, and quit on a third Ctrl-C.
 
+import type { Job } from "../core/job.ts";
+
 /** The signals a run stops on (a closed terminal or ssh session sends SIGHUP). */
 export const STOP_SIGNALS: readonly Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP"];
 
@@ -40,4 +42,21 @@ export function listenForStopSignals(actions: SignalActions): () => void {
   return () => {
     for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
   };
+}
+
+/**
+ * What a third SIGINT says as the run quits at once: the jobs that may still run, and how
+ * to stop them.
+ *
+ * @param jobs The run's jobs.
+ * @param workdir The workdir.
+ * @returns The message.
+ */
+export function quitNowMessage(jobs: readonly Job[], workdir: string): string {
+  const left = jobs.filter((job) => job.jid && job.endedAt === null && job.trial)
+    .map((job) => `job ${job.index} (${job.jid})`);
+  return `SIGINT a third time: quitting now` +
+    (left.length
+      ? `; these may still run: ${left.join(", ")} (stop them with: xqc kill -w ${workdir})`
+      : "");
 }

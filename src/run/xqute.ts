@@ -18,7 +18,7 @@ import { EarlierJobs, jobHash } from "./resume.ts";
 import { InFlight } from "./in_flight.ts";
 import { JobHashes } from "./hashes.ts";
 import { RunTally } from "./tally.ts";
-import { listenForStopSignals, SIGNAL_EXIT_CODES } from "./signals.ts";
+import { listenForStopSignals, quitNowMessage, SIGNAL_EXIT_CODES } from "./signals.ts";
 import { TraceWriter } from "./trace.ts";
 import { type RunOptions, XQUTE_OPTION_KEYS, type XquteOptions } from "./xqute_options.ts";
 
@@ -137,7 +137,8 @@ export class Xqute implements PluginRun {
     this.#hashes.set(job.index, hash);
     const twin = this.#earlier.place(job, hash);
     await this.plugins.event("onJobInit", this.scheduler, job);
-    if (twin) {
+    if (twin?.adopt) this.scheduler.adopt(job, twin.jid, twin.trial);
+    if (twin && !twin.adopt) {
       job.skipped = true;
       job.rc = 0;
       job.trial = twin.trial;
@@ -235,6 +236,7 @@ export class Xqute implements PluginRun {
   }
 
   #close(): void {
+    if (!this.#closed) this.scheduler.feedingEnded();
     this.#closed = true;
     for (const wake of this.#waiters.splice(0)) wake();
   }
@@ -254,8 +256,11 @@ export class Xqute implements PluginRun {
       this.#trace = new TraceWriter(scheduler.workdir);
       // Resumed, the last run's records join the earlier ones, kept until a run that is not
       // resumed: one stopped while it was fed forgets none of the jobs it had not reached.
-      if (this.resume) await this.#store.keepEarlier((record) => this.#earlier.add(record));
-      else await this.#store.clearJobs();
+      if (this.resume) {
+        await this.#store.keepEarlier((record) => this.#earlier.add(record));
+        // Jobs an earlier run left running where they run are taken over, not cancelled.
+        scheduler.keepForAdoption(this.#earlier.adoptable(await scheduler.liveJobIds()));
+      } else await this.#store.clearJobs();
       const reaped = await scheduler.reapOrphans();
       if (reaped.length) {
         this.logger.info(
@@ -379,16 +384,7 @@ export class Xqute implements PluginRun {
       },
       again: (signal) => this.logger.warn(`${signal} again: still stopping the running jobs`),
       forceQuit: () => {
-        const left = this.jobs.filter((job) => job.jid && job.endedAt === null && job.trial)
-          .map((job) => `job ${job.index} (${job.jid})`);
-        this.logger.warn(
-          `SIGINT a third time: quitting now` +
-            (left.length
-              ? `; these may still run: ${
-                left.join(", ")
-              } (stop them with: xqc kill -w ${this.scheduler.workdir})`
-              : ""),
-        );
+        this.logger.warn(quitNowMessage(this.jobs, this.scheduler.workdir));
         Deno.exit(SIGNAL_EXIT_CODES.SIGINT);
       },
     });

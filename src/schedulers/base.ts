@@ -148,6 +148,27 @@ export abstract class SchedulerBase {
   }
 
   /**
+   * The ids of the live jobs of this workdir where it runs, which a resumed run may take
+   * over: `null` for a scheduler whose jobs do not outlive their run (only a cluster's do).
+   *
+   * @returns The ids, or `null`.
+   */
+  liveJobIds(): Promise<Set<string> | null> {
+    return Promise.resolve(null);
+  }
+
+  /**
+   * Keep live jobs of an earlier run for a resumed run to take over: `reapOrphans` leaves
+   * them, and those no job takes are cancelled when feeding ends.
+   *
+   * @param _jids Their ids.
+   */
+  keepForAdoption(_jids: ReadonlySet<string>): void {}
+
+  /** Feeding has ended: jobs kept for adoption that no job took are cancelled. */
+  feedingEnded(): void {}
+
+  /**
    * Stop what an earlier run of this workdir left running (it was killed with -9): the
    * process groups marked with the workdir.
    *

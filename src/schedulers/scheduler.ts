@@ -32,6 +32,7 @@ export abstract class Scheduler extends SchedulerBase {
   #done = new Map<Job, Promise<void>>();
   #polls = new Map<Job, number>();
   #slots = new Slots<Job>(() => this.startingLimit);
+  #adopting = new Map<Job, { jid: string; trial: number }>();
 
   /**
    * Start a trial of a job where it runs and `track` it.
@@ -93,6 +94,20 @@ export abstract class Scheduler extends SchedulerBase {
     return this.forks;
   }
 
+  /**
+   * Take over a job (placed in the earlier job's metadir) that an earlier run left running
+   * where it runs (`--resume`): its next submission watches job `jid` of trial `trial`
+   * instead of starting one, and its files stay.
+   */
+  adopt(job: Job, jid: string, trial: number): void {
+    this.#adopting.set(job, { jid, trial });
+  }
+
+  /** The earlier job a job's submission takes over, until it is watched. */
+  protected adopted(job: Job): { jid: string; trial: number } | undefined {
+    return this.#adopting.get(job);
+  }
+
   /** A job was put back to wait where it runs (a cluster requeued it): SUBMITTED again. */
   protected requeued(job: Job): void {
     if (job.status !== JobStatus.RUNNING) return;
@@ -106,22 +121,12 @@ export abstract class Scheduler extends SchedulerBase {
     if (trial) this.#started(job, trial);
   }
 
-  /**
-   * Register a started trial, from `submitJob`.
-   *
-   * @param job The job.
-   * @param trial Its trial.
-   */
+  /** Register a started trial (of `job`), from `submitJob`. */
   protected track(job: Job, trial: Trial): void {
     this.#trials.set(job, trial);
   }
 
-  /**
-   * The live trial of a job.
-   *
-   * @param job The job.
-   * @returns The trial, until it has ended and was accounted.
-   */
+  /** The live trial of a job, until it has ended and was accounted. */
   protected trialOf(job: Job): Trial | undefined {
     return this.#trials.get(job);
   }
@@ -142,9 +147,11 @@ export abstract class Scheduler extends SchedulerBase {
       return this.#notStarted(job);
     }
     try {
-      // A first trial starts from a clean metadir; a retry keeps the last trial's files.
-      await job.clean(job.trial > 0);
-      job.trial++;
+      // A first trial starts from a clean metadir; a retry keeps the last trial's files; an
+      // adopted job runs on with its files.
+      const adopted = this.#adopting.get(job);
+      if (!adopted) await job.clean(job.trial > 0);
+      job.trial = adopted?.trial ?? job.trial + 1;
       job.killed = false;
       job.killReason = null;
       job.rc = null;
@@ -154,7 +161,9 @@ export abstract class Scheduler extends SchedulerBase {
       job.usage = null;
       job.addTrialLimits(this.trialResources(job));
       job.jid = await this.submitJob(job);
+      this.#adopting.delete(job);
     } catch (e) {
+      this.#adopting.delete(job);
       this.#slots.release(job);
       await this.#submissionFailed(job, e);
       return;
@@ -305,23 +314,13 @@ export abstract class Scheduler extends SchedulerBase {
     );
   }
 
-  /**
-   * Whether a failed job should run again under the error strategy.
-   *
-   * @param job The job.
-   * @returns `true` to retry.
-   */
+  /** Whether a failed job should run again under the error strategy. */
   shouldRetry(job: Job): boolean {
     return job.status === JobStatus.FAILED && !job.killed && !this.cancelled &&
       this.errorStrategy === JobErrorStrategy.RETRY && job.trial <= this.numRetries;
   }
 
-  /**
-   * Set a job's status and record the change.
-   *
-   * @param job The job.
-   * @param status The new status.
-   */
+  /** Set a job's status and record the change. */
   setStatus(job: Job, status: JobStatusCode): void {
     job.status = status;
     this.onJobChange(job);
@@ -344,12 +343,7 @@ export abstract class Scheduler extends SchedulerBase {
     return gone;
   }
 
-  /**
-   * Call a job event hook, reporting a listener's failure instead of throwing it.
-   *
-   * @param hook The event.
-   * @param job The job.
-   */
+  /** Call a job event hook, reporting a listener's failure instead of throwing it. */
   protected async tell(hook: JobEventHook, job: Job): Promise<void> {
     try {
       await this.hooks.event(hook, this, job);

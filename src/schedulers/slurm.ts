@@ -21,10 +21,11 @@ import {
 } from "./slurm_options.ts";
 import { isLiveState, SlurmQueue } from "./slurm_queue.ts";
 import { SlurmBatches } from "./slurm_batches.ts";
-import { batchScript, submissionMark, writeSubmissionFiles } from "./slurm_job.ts";
+import { SlurmLeftovers } from "./slurm_leftovers.ts";
+import { batchScript, writeSubmissionFiles } from "./slurm_job.ts";
 import { PooledJobs } from "./pooled_jobs.ts";
 import { slurmPoolSite } from "./slurm_pool.ts";
-import { SubmissionCancelled } from "./trial.ts";
+import { SubmissionCancelled, type Trial } from "./trial.ts";
 import { slurmTrial } from "./slurm_trial.ts";
 
 /** The container options, which need an image. */
@@ -70,8 +71,8 @@ export class SlurmScheduler extends Scheduler {
 
   #launcher: ContainerLauncher | null = null;
   #pool: PooledJobs | null = null;
-  #leftovers: Promise<string[]> | null = null;
   #batches: SlurmBatches = new SlurmBatches(this);
+  #left: SlurmLeftovers = new SlurmLeftovers(this);
 
   /**
    * Make a Slurm scheduler (the cluster is asked in `prepare()`, before the first job).
@@ -198,11 +199,8 @@ export class SlurmScheduler extends Scheduler {
       throw new EngineUnavailableError(`Slurm's "${this.sbatch}" is not on PATH`);
     }
     await this.queue.ping();
-    if (this.#launcher) {
-      this.#leftovers = this.#launcher.engine.leftovers(this.workdir);
-      this.#leftovers.catch(() => {});
-      await this.#launcher.ready();
-    }
+    this.#left.listContainers();
+    await this.#launcher?.ready();
   }
 
   /**
@@ -222,23 +220,41 @@ export class SlurmScheduler extends Scheduler {
     await this.#launcher?.ready(job.image ?? undefined);
   }
 
+  /** The live Slurm jobs of this workdir, which a resumed run may adopt (none in a pool). */
+  override async liveJobIds(): Promise<Set<string> | null> {
+    return this.#pool ? null : await this.#left.live();
+  }
+
+  /** Keep live Slurm jobs (`jids`) of an earlier run for adoption. */
+  override keepForAdoption(jids: ReadonlySet<string>): void {
+    this.#left.keep(jids);
+  }
+
+  /** Take over Slurm job `jid` that an earlier run left running. */
+  override adopt(job: Job, jid: string, trial: number): void {
+    this.#left.claim(jid);
+    super.adopt(job, jid, trial);
+  }
+
+  /** Kept jobs no job took are cancelled; after a stop, the adopted ones not watched yet. */
+  override feedingEnded(): void {
+    this.#left.feedingEnded(this.cancelled);
+  }
+
+  /** Kill the running jobs, and the adopted ones not watched yet. */
+  override async killRunningJobs(jobs: readonly Job[], reason?: string): Promise<void> {
+    await this.#left.cancelWaiting();
+    await super.killRunningJobs(jobs, reason);
+  }
+
   /**
-   * Cancel the Slurm jobs an earlier run of this workdir left (by their names), wait until
-   * they left the queue (their scripts stop their containers), then remove any container
-   * that still runs.
+   * Cancel what earlier runs of this workdir left in Slurm but what is kept for adoption,
+   * and their containers.
    *
    * @returns What was stopped.
    */
   override async reapOrphans(): Promise<string[]> {
-    const jids = await this.queue.liveByName(this.jobNameStem, true);
-    await this.queue.cancelAndWait(jids);
-    let names: string[] = [];
-    if (this.#launcher) {
-      names = await (this.#leftovers ?? this.#launcher.engine.leftovers(this.workdir));
-      this.#leftovers = null;
-      await this.#launcher.engine.removeContainers(names);
-    }
-    return [...jids.map((jid) => `slurm job ${jid}`), ...names.map((name) => `container ${name}`)];
+    return await this.#left.reap();
   }
 
   /**
@@ -306,35 +322,6 @@ export class SlurmScheduler extends Scheduler {
   }
 
   /**
-   * A job's batch script: its `#SBATCH` lines, then what runs its wrapper.
-   *
-   * @param job The job.
-   * @returns Bash.
-   */
-  batchScript(job: Job): string {
-    return batchScript(this, job);
-  }
-
-  /**
-   * A job's submission mark, in its batch script's `--comment`.
-   *
-   * @param job The job.
-   * @returns `xqc:<runid>.<index>.<trial>`.
-   */
-  submissionMark(job: Job): string {
-    return submissionMark(this.runId, job);
-  }
-
-  /**
-   * Tell of trouble.
-   *
-   * @param message What happened.
-   */
-  warn(message: string): void {
-    this.logger.warn(message);
-  }
-
-  /**
    * The batch script, as `--dry-run` shows it.
    *
    * @param job The job.
@@ -342,7 +329,7 @@ export class SlurmScheduler extends Scheduler {
    */
   override describeSubmission(job: Job): string {
     if (this.#pool) return this.#pool.describe(job);
-    return `${this.batchScript(job)}# submitted with: ${this.sbatch} --parsable ${
+    return `${batchScript(this, job)}# submitted with: ${this.sbatch} --parsable ${
       join(job.metadir, "job.sbatch")
     }`;
   }
@@ -357,21 +344,28 @@ export class SlurmScheduler extends Scheduler {
   async submitJob(job: Job): Promise<string> {
     await this.#launcher?.shareMetadir(job);
     if (this.#pool) return await this.#pool.submit(job);
+    const adopted = this.adopted(job);
+    if (adopted) {
+      this.#left.watched(adopted.jid);
+      this.track(job, this.#trial(job, adopted.jid));
+      return adopted.jid;
+    }
     await this.wrappedJobScript(job);
     writeSubmissionFiles(this, job);
     if (this.cancelled) throw new SubmissionCancelled();
     const jid = await this.#batches.submit(job);
     writeJobFile(job.jidFile, jid + "\n");
-    this.track(
-      job,
-      slurmTrial(job, jid, {
-        queue: this.queue,
-        exitReadMs: this.exitReadTimeout * 1000,
-        requeued: () => this.requeued(job),
-        runsAgain: () => this.runsAgain(job),
-      }),
-    );
+    this.track(job, this.#trial(job, jid));
     return jid;
+  }
+
+  #trial(job: Job, jid: string): Trial {
+    return slurmTrial(job, jid, {
+      queue: this.queue,
+      exitReadMs: this.exitReadTimeout * 1000,
+      requeued: () => this.requeued(job),
+      runsAgain: () => this.runsAgain(job),
+    });
   }
 
   /**

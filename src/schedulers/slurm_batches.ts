@@ -3,6 +3,8 @@
 
 import { join } from "@std/path/posix";
 import type { Job } from "../core/job.ts";
+import type { Logger } from "../core/logger.ts";
+import { submissionMark } from "./slurm_job.ts";
 import type { Resources } from "../core/resources.ts";
 import { AUTO_ARRAY_MIN, sbatchLines, type SbatchValue, slurmResources } from "./slurm_options.ts";
 import { renderArrayScript } from "./slurm_script.ts";
@@ -36,10 +38,8 @@ export interface BatchHost {
   readonly slurmOpts: Readonly<Record<string, SbatchValue>>;
   /** A job's current trial's limits. */
   trialResources(job: Job): Resources;
-  /** A job's submission mark (in its batch script's comment). */
-  submissionMark(job: Job): string;
   /** Where trouble is told. */
-  warn(message: string): void;
+  readonly logger: Logger;
 }
 
 /** The jobs waiting to be submitted, and how they go. */
@@ -82,7 +82,7 @@ export class SlurmBatches {
       sbatch: host.sbatch,
       squeue: host.squeue,
       batch: host.submissionBatch,
-      warn: (message) => host.warn(message),
+      warn: (message) => host.logger.warn(message),
     };
     await Promise.all([
       asArray
@@ -92,7 +92,7 @@ export class SlurmBatches {
           script: (jobs) => this.#arrayScript(jobs),
         })
         : Promise.resolve(),
-      submitOne(singles, context, (job) => host.submissionMark(job)),
+      submitOne(singles, context, (job) => submissionMark(host.runId, job)),
     ]);
   }
 
