@@ -335,7 +335,7 @@ testOn(
 
 testOn(
   "slurm",
-  "xqc run --resume after kill -9 on Slurm: finished jobs stay done, the running one runs again",
+  "xqc run --resume after kill -9 on Slurm: finished jobs stay done, a changed running one runs again",
   async () => {
     const dir = await tempDir();
     const workdir = join(dir, "wd");
@@ -362,7 +362,8 @@ testOn(
     await jobs("");
     const resumed = await xqc([...args, "--resume", "--json"], { cwd: dir });
     assertEquals(resumed.code, 0, resumed.stderr);
-    assertStringIncludes(resumed.stderr, `slurm job ${running}`);
+    // The job changed: its old Slurm job, kept for adoption, is cancelled when no job took it.
+    assertStringIncludes(resumed.stderr, `Slurm jobs no job took: ${running}`);
     assertEquals(
       JSON.parse(resumed.stdout).jobs.map((j: { status: string }) => j.status),
       ["SKIPPED", "SKIPPED", "FINISHED"],

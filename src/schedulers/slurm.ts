@@ -154,8 +154,9 @@ export class SlurmScheduler extends Scheduler {
     this.#pool?.drain();
   }
 
-  /** The run has ended: the pool's allocations end. */
+  /** The run has ended: cancels it sent are done, and the pool's allocations end. */
   override async release(): Promise<void> {
+    await this.#left.settled();
     await this.#pool?.close();
   }
 

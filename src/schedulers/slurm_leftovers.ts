@@ -25,6 +25,7 @@ export class SlurmLeftovers {
   #kept = new Set<string>();
   #adopting = new Set<string>();
   #containers: Promise<string[]> | null = null;
+  #cancelling: Promise<void> = Promise.resolve();
 
   /**
    * Leftovers of a scheduler.
@@ -92,7 +93,12 @@ export class SlurmLeftovers {
     this.#host.logger.info(
       `cancelling the earlier run's Slurm jobs no job took: ${jids.join(", ")}`,
     );
-    this.#host.queue.cancel(jids).catch(() => {});
+    this.#cancelling = this.#host.queue.cancel(jids).catch(() => {});
+  }
+
+  /** Wait until the cancels `feedingEnded` sent are done (the run ends after them). */
+  async settled(): Promise<void> {
+    await this.#cancelling;
   }
 
   /** Cancel the adopted jobs not yet watched (the run is being stopped). */
