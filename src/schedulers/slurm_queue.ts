@@ -2,6 +2,7 @@
 // watches, and one `scancel` for every job it kills at once.
 
 import { delay } from "@std/async/delay";
+import { callController } from "./slurm_controller.ts";
 import { EngineUnavailableError } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
 import { runCommand } from "../core/process.ts";
@@ -66,11 +67,8 @@ export function isLiveState(state: string): boolean {
   return LIVE.has(state);
 }
 
-/**
- * Pauses, in seconds, before each new try of a call the controller did not answer (32 s in
- * all, as the controller restarts or fails over).
- */
-export const CONTROLLER_RETRIES: readonly number[] = [2, 4, 8, 18];
+/** scancel's words for jobs that had ended already. */
+const ENDED = /invalid job id|already completing|completed/i;
 
 /** What the queue tells a watcher of one job. */
 export interface QueueWatch {
@@ -137,17 +135,24 @@ export class SlurmQueue {
   }
 
   /**
-   * The states of this run's jobs, from one `squeue` call for the whole run: this user's
-   * jobs whose names start with the run's prefix (never a list of ids, and array tasks that
-   * still wait on one line, `12_[3-9%2]`, not one line a task).
+   * The states of this run's jobs, from one listing of the run (see `#list`).
    *
    * @param jids The ids wanted (`123`, `123_4`); others the listing holds come too.
    * @returns Each known job's state; a job Slurm no longer knows is absent. `null` when
    *   squeue failed: nothing is known.
    */
   async states(jids: readonly string[]): Promise<Map<string, string> | null> {
-    const states = new Map<string, string>();
-    if (!jids.length) return states;
+    if (!jids.length) return new Map();
+    const jobs = await this.#list();
+    return jobs && new Map(jobs.map((job) => [job.jid, job.state]));
+  }
+
+  /**
+   * One `squeue` call for the whole run: this user's jobs whose names start with the run's
+   * prefix (never a list of ids; array tasks that still wait are one line, `12_[3-9%2]`,
+   * expanded here).
+   */
+  async #list(): Promise<{ jid: string; name: string; state: string }[] | null> {
     this.calls++;
     const out = await runCommand(
       [this.#options.squeue, "-h", "--me", "-t", "all", "-o", "%i|%j|%T"],
@@ -159,13 +164,13 @@ export class SlurmQueue {
       return null;
     }
     this.#failing = false;
-    const prefix = this.#options.namePrefix;
+    const jobs = [];
     for (const line of out.stdout.split("\n")) {
       const [jid, name, state] = line.trim().split("|");
-      if (!jid || !state || !name?.startsWith(prefix)) continue;
-      for (const id of taskIds(jid)) states.set(id, state.replace(/\+$/, ""));
+      if (!jid || !state || !name?.startsWith(this.#options.namePrefix)) continue;
+      for (const id of taskIds(jid)) jobs.push({ jid: id, name, state: state.replace(/\+$/, "") });
     }
-    return states;
+    return jobs;
   }
 
   /** The squeue and scancel programs. */
@@ -191,20 +196,11 @@ export class SlurmQueue {
 
   /** scancel, tried again with growing pauses while the controller does not answer. */
   async #scancel(ids: readonly string[]): Promise<void> {
-    for (let attempt = 0;; attempt++) {
-      const out = await runCommand([this.#options.scancel, ...ids], { deadlineMs: 30_000 });
-      // Jobs that already ended are no failure to retry.
-      if (out.code === 0 || /invalid job id|already completing|completed/i.test(out.stderr)) {
-        return;
-      }
-      if (attempt === CONTROLLER_RETRIES.length) {
-        this.#options.logger.warn(`scancel failed: ${out.stderr.trim()}`);
-        return;
-      }
-      this.#options.logger.warn(
-        `scancel failed (${out.stderr.trim()}); trying again in ${CONTROLLER_RETRIES[attempt]} s`,
-      );
-      await delay(CONTROLLER_RETRIES[attempt] * 1000);
+    const warn = (message: string) => this.#options.logger.warn(message);
+    const out = await callController([this.#options.scancel, ...ids], warn);
+    // Jobs that already ended are no failure.
+    if ("code" in out && out.code !== 0 && !ENDED.test(out.stderr)) {
+      warn(`scancel failed: ${out.stderr.trim()}`);
     }
   }
 
@@ -247,21 +243,16 @@ export class SlurmQueue {
 
   /**
    * The ids of this user's live jobs of a name, or whose name starts with a prefix (a
-   * crashed run's leftovers).
+   * crashed run's leftovers), among the run's (the name starts with the run's prefix).
    *
    * @param name The name, or with `prefix` the start of the names.
    * @param prefix Whether `name` is a prefix (`pool1` alone must not match `pool10`).
    * @returns Their ids.
    */
   async liveByName(name: string, prefix = false): Promise<string[]> {
-    this.calls++;
-    const out = await runCommand([this.#options.squeue, "-h", "-r", "--me", "-o", "%i|%j|%T"]);
-    if (out.code !== 0) return [];
-    return out.stdout.split("\n").map((line) => line.trim().split("|"))
-      .filter(([jid, job, state]) =>
-        jid && (prefix ? job?.startsWith(name) : job === name) && isLiveState(state)
-      )
-      .map(([jid]) => jid);
+    return ((await this.#list()) ?? []).filter((job) =>
+      (prefix ? job.name.startsWith(name) : job.name === name) && isLiveState(job.state)
+    ).map((job) => job.jid);
   }
 
   #schedule(): void {

@@ -1,13 +1,12 @@
 // Submitting batch scripts with sbatch: one a job, or one array for many jobs, a few sbatch
 // calls at a time, each tried again while the controller does not answer, and never twice.
 
-import { delay } from "@std/async/delay";
 import { join } from "@std/path/posix";
 import { writeJobFile } from "../core/job_files.ts";
 import type { Job } from "../core/job.ts";
 import { runCommand } from "../core/process.ts";
 import type { SbatchValue } from "./slurm_options.ts";
-import { CONTROLLER_RETRIES } from "./slurm_queue.ts";
+import { callController } from "./slurm_controller.ts";
 
 /** A job waiting for its Slurm job id. */
 export interface PendingSubmission {
@@ -34,14 +33,10 @@ export interface SubmitContext {
 /** Slurm's own limit on an array's size is 1001 tasks by default (MaxArraySize). */
 const ARRAY_MAX = 1000;
 
-/** sbatch's words for a controller that did not answer (the job may or may not be in). */
-const UNANSWERED =
-  /unable to contact|timed out|did not answer|connection refused|zero bytes were transmitted|temporarily unavailable|communication|socket/i;
-
 /**
- * Submit a batch script. When the controller does not answer, sbatch is tried again with
- * growing pauses (32 s in all); before each new try the queue is asked for a job carrying
- * the submission's mark (its `--comment`), since a request that timed out may have gone in.
+ * Submit a batch script. While the controller does not answer, sbatch is tried again with
+ * growing pauses; before each new try the queue is asked for a job carrying the
+ * submission's mark (its `--comment`), since a request that timed out may have gone in.
  *
  * @param argv The sbatch command.
  * @param mark The mark in the script's `--comment`.
@@ -49,21 +44,11 @@ const UNANSWERED =
  * @returns The job id (an array's id for an array).
  */
 async function sbatch(argv: string[], mark: string, context: SubmitContext): Promise<string> {
-  for (let attempt = 0;; attempt++) {
-    const out = await runCommand(argv, { deadlineMs: 60_000 });
-    const jid = out.stdout.trim().split(";")[0];
-    if (out.code === 0 && /^\d+$/.test(jid)) return jid;
-    const said = out.stderr.trim() || out.stdout.trim();
-    if (!UNANSWERED.test(said) || attempt === CONTROLLER_RETRIES.length) {
-      throw new Error(`sbatch failed (${out.code}): ${said}`);
-    }
-    context.warn(
-      `sbatch failed (${said.split("\n").pop()}); trying again in ${CONTROLLER_RETRIES[attempt]} s`,
-    );
-    await delay(CONTROLLER_RETRIES[attempt] * 1000);
-    const found = await submittedAs(mark, context.squeue);
-    if (found) return found;
-  }
+  const out = await callController(argv, context.warn, () => submittedAs(mark, context.squeue));
+  if ("found" in out) return out.found;
+  const jid = out.stdout.trim().split(";")[0];
+  if (out.code === 0 && /^\d+$/.test(jid)) return jid;
+  throw new Error(`sbatch failed (${out.code}): ${out.stderr.trim() || out.stdout.trim()}`);
 }
 
 /**
