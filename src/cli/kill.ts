@@ -2,7 +2,7 @@
 // of another host is never signalled from here: its pid means nothing on this host.
 
 import { delay } from "@std/async/delay";
-import { markRunStopped, readState } from "../core/state_view.ts";
+import { markRunStopped, readRunRecord } from "../core/state_view.ts";
 import { liveRunElsewhere, lockOwner, onAnotherHost, type RunHolder } from "../core/workdir.ts";
 import { reapWorkdir } from "../run/reap.ts";
 import { existingWorkdir, parseFlags } from "./flags.ts";
@@ -46,8 +46,7 @@ export async function commandKill(args: string[], io: Io): Promise<number> {
     }
     io.err(`xqc: stopped the run of process ${holder.pid}\n`);
   }
-  const state = await readState(workdir).catch(() => null);
-  const removed = await reapWorkdir(workdir, state?.run ?? null);
+  const removed = await reapWorkdir(workdir, await readRunRecord(workdir).catch(() => null));
   if (removed.length) {
     io.err(`xqc: stopped what was left running in ${workdir}: ${removed.join(", ")}\n`);
   }
@@ -67,7 +66,7 @@ async function stopElsewhere(
   io: Io,
 ): Promise<number> {
   const where = `process ${run.pid} on host ${run.host}`;
-  const record = (await readState(workdir).catch(() => null))?.run ?? null;
+  const record = await readRunRecord(workdir).catch(() => null);
   const slurm = record?.scheduler.startsWith("slurm") ?? false;
   if (!force || !slurm) {
     io.err(

@@ -394,15 +394,16 @@ export class SlurmScheduler extends Scheduler {
   }
 
   /**
-   * The running jobs Slurm still holds: one squeue for all.
+   * The running jobs still held: in a pool, those its slots run; otherwise all, since the
+   * queue's own poll ends every trial (and waits for a late rc), so the recheck asks nothing.
    *
    * @param jobs Running jobs.
-   * @returns Their ids that Slurm holds.
+   * @returns Their ids.
    */
-  protected override async liveJids(jobs: readonly Job[]): Promise<Set<string>> {
-    const pool = this.#pool;
-    if (pool) return new Set(jobs.map((job) => job.jid).filter((jid) => pool.runs(jid)));
-    // The queue's own poll ends every trial (and waits for a late rc): nothing to recheck.
-    return await Promise.resolve(new Set(jobs.map((job) => job.jid)));
+  protected override liveJids(jobs: readonly Job[]): Promise<Set<string>> {
+    const jids = jobs.map((job) => job.jid);
+    return Promise.resolve(
+      new Set(this.#pool ? jids.filter((jid) => this.#pool!.runs(jid)) : jids),
+    );
   }
 }

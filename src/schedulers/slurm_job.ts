@@ -63,9 +63,14 @@ export function jobEnv(host: JobScriptHost, job: Job): Record<string, string> {
  *
  * @param host The scheduler.
  * @param job The job.
+ * @param envs Its variables, as {@linkcode jobEnv} gives them.
  * @returns Bash.
  */
-export function batchScript(host: JobScriptHost, job: Job): string {
+export function batchScript(
+  host: JobScriptHost,
+  job: Job,
+  envs: Record<string, string> = jobEnv(host, job),
+): string {
   const launcher = host.launcher;
   return renderBatchScript({
     index: job.index,
@@ -80,7 +85,7 @@ export function batchScript(host: JobScriptHost, job: Job): string {
     }),
     launch: host.submissionArgv(job),
     stop: launcher?.engine.stopArgv(host.containerName(job), launcher.remove) ?? null,
-    envFile: Object.keys(jobEnv(host, job)).length ? join(job.metadir, "job.env") : null,
+    envFile: Object.keys(envs).length ? join(job.metadir, "job.env") : null,
     startFiles: [job.rcFile, job.statusFile, job.stdoutFile, job.stderrFile, job.usageFile],
   });
 }
@@ -98,5 +103,5 @@ export function writeSubmissionFiles(host: JobScriptHost, job: Job): void {
   if (Object.keys(envs).length) {
     writeJobFile(join(job.metadir, "job.env"), envFileText(envs), 0o600);
   }
-  writeJobFile(join(job.metadir, "job.sbatch"), batchScript(host, job));
+  writeJobFile(join(job.metadir, "job.sbatch"), batchScript(host, job, envs));
 }

@@ -4,6 +4,18 @@ import { checkEngines, sh, testOn } from "../../tests/helpers.ts";
 
 await checkEngines("slurm");
 
+/** A queue of the cluster's own programs, for the jobs whose names start with a prefix. */
+function queueOf(namePrefix: string): SlurmQueue {
+  const logger = { info() {}, warn() {} };
+  return new SlurmQueue({
+    squeue: "squeue",
+    scancel: "scancel",
+    intervalMs: 1000,
+    namePrefix,
+    logger,
+  });
+}
+
 testOn("slurm", "SlurmQueue.liveByName() takes pool1's name alone, not pool10's too", async () => {
   const stem = `xqc-queue-test-${crypto.randomUUID().slice(0, 8)}-pool`;
   const submit = async (name: string) =>
@@ -11,13 +23,7 @@ testOn("slurm", "SlurmQueue.liveByName() takes pool1's name alone, not pool10's 
       .trim();
   const jids = [await submit(`${stem}1`), await submit(`${stem}10`), await submit(`${stem}12`)];
   try {
-    const queue = new SlurmQueue({
-      squeue: "squeue",
-      scancel: "scancel",
-      intervalMs: 1000,
-      namePrefix: stem,
-      logger: { info() {}, warn() {} },
-    });
+    const queue = queueOf(stem);
     assertEquals(await queue.liveByName(`${stem}1`), [jids[0]]);
     assertEquals((await queue.liveByName(stem, true)).sort(), [...jids].sort());
   } finally {
@@ -37,13 +43,7 @@ testOn(
     const single = await submit("-J", `${stem}7`);
     const other = await submit("-J", `other-${stem}7`);
     try {
-      const queue = new SlurmQueue({
-        squeue: "squeue",
-        scancel: "scancel",
-        intervalMs: 1000,
-        namePrefix: stem,
-        logger: { info() {}, warn() {} },
-      });
+      const queue = queueOf(stem);
       const states = await queue.states([`${array}_3`, single]);
       assertEquals(queue.calls, 1);
       assertEquals(
