@@ -205,3 +205,26 @@ export async function faultyEngine(engine: string, fault: string): Promise<strin
   await Deno.chmod(bin, 0o755);
   return bin;
 }
+
+/** Slurm states of a job that still holds its place. */
+const SLURM_LIVE = ["PENDING", "CONFIGURING", "RUNNING", "COMPLETING", "REQUEUED", "SUSPENDED"];
+
+/**
+ * A workdir's Slurm jobs as squeue lists them for this user (finished ones too, while Slurm
+ * keeps them), found by the job names of the workdir (`<prefix>-<8 hex>-…`, read from its
+ * job 0's batch script).
+ *
+ * @param workdir The workdir.
+ * @returns Each job's name, state, and whether it still holds its place.
+ */
+export async function slurmJobsOf(
+  workdir: string,
+): Promise<{ name: string; state: string; live: boolean }[]> {
+  const script = await Deno.readTextFile(join(workdir, "0", "job.sbatch"));
+  const stem = script.match(/--job-name=(\S+)-0\n/)![1];
+  return (await sh(["squeue", "-h", "--me", "-t", "all", "-o", "%j|%T"])).split("\n")
+    .filter((line) => line.startsWith(stem + "-")).map((line) => {
+      const [name, state] = line.split("|");
+      return { name, state, live: SLURM_LIVE.includes(state) };
+    });
+}

@@ -5,17 +5,22 @@
 import { assertEquals, assertMatch, assertStringIncludes } from "./assert.ts";
 import { join } from "@std/path";
 import { finish, startXqc, xqc, xqcArgv } from "./cli_helpers.ts";
-import { checkEngines, containersOf, sh, tempDir, TEST_IMAGE, testOn, waitFor } from "./helpers.ts";
+import {
+  checkEngines,
+  containersOf,
+  slurmJobsOf,
+  tempDir,
+  TEST_IMAGE,
+  testOn,
+  waitFor,
+} from "./helpers.ts";
 import { readState } from "../mod.ts";
 
 await checkEngines("slurm", "docker");
 
-/** The states of a workdir's Slurm jobs that still hold their place, by their names. */
-async function liveJobs(workdir: string): Promise<string[]> {
-  const script = await Deno.readTextFile(join(workdir, "0", "job.sbatch"));
-  const stem = script.match(/--job-name=(\S+)-0\n/)![1];
-  return (await sh(["squeue", "-h", "--me", "-o", "%j|%T"])).split("\n")
-    .filter((line) => line.startsWith(stem + "-"));
+/** A workdir's Slurm jobs that still hold their place. */
+async function liveJobs(workdir: string) {
+  return (await slurmJobsOf(workdir)).filter((job) => job.live);
 }
 
 async function untilRunning(workdir: string): Promise<void> {

@@ -59,6 +59,16 @@ async function traceRows(workdir: string): Promise<Record<string, string>[]> {
   return rows.map((row) => Object.fromEntries(head.map((name, i) => [name, row[i]])));
 }
 
+/** End a run that a failed test left, and put its node back in service. */
+async function stopAndResume(child: Deno.ChildProcess, node: string): Promise<void> {
+  try {
+    child.kill("SIGTERM");
+  } catch {
+    // Ended.
+  }
+  await resume(node);
+}
+
 /** Put a node back in service (it may be back already). */
 async function resume(node: string): Promise<void> {
   await sh(["scontrol", "update", `nodename=${node}`, "state=resume"]).catch(() => "");
@@ -191,19 +201,18 @@ testOnWholeCluster(
       }, 60_000);
       await Deno.writeTextFile(`${starts}.again`, "");
       // The first start's batch step ends on the node before the job may start there again.
-      await waitFor("the first start's step gone", () => !stepRuns(jid), 60_000);
+      await waitFor(
+        "the first start's step gone",
+        () => !stepRuns(jid) && stepDone(jid, node),
+        60_000,
+      );
       await resume(node);
       // Slurm holds a requeued job ~2 minutes (BeginTime); an admin may start it at once.
       await sh(["scontrol", "update", `jobid=${jid}`, "starttime=now"]);
       const result = await finish(child);
       assertEquals(result.code, 0, result.stderr);
     } finally {
-      try {
-        child.kill("SIGTERM");
-      } catch {
-        // Ended.
-      }
-      await resume(node);
+      await stopAndResume(child, node);
     }
     assertEquals(await readText(starts), "start\nstart\n");
     // The second start's files alone: the first start's output is gone.
@@ -255,12 +264,7 @@ testOnWholeCluster(
       const result = await finish(child);
       assertEquals(result.code, 0, result.stderr);
     } finally {
-      try {
-        child.kill("SIGTERM");
-      } catch {
-        // Ended.
-      }
-      await resume(node);
+      await stopAndResume(child, node);
     }
     assertEquals(await readJobFile(workdir, 0, "job.stdout"), "again\n");
     const first = await Deno.readTextFile(join(workdir, "0", "job.retry", "1", "job.stderr"));
@@ -285,6 +289,16 @@ function stepRuns(jid: string): boolean {
     }
   }
   return false;
+}
+
+/** Whether a node's slurmd said a job's batch step is done (its log, from slurm-up.sh). */
+function stepDone(jid: string, node: string): boolean {
+  try {
+    return Deno.readTextFileSync(`/tmp/xqc-slurm/slurmd-${node}.log`)
+      .includes(`[${jid}.batch] done with job`);
+  } catch {
+    return false;
+  }
 }
 
 async function readText(path: string): Promise<string> {
