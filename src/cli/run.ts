@@ -102,6 +102,7 @@ export async function commandRun(args: string[], io: Io): Promise<number> {
       try {
         await feed(job);
       } catch (error) {
+        if (!xq.feeding) break; // interrupted while it waited for room in the queue
         // Jobs run already: the run stops as a stop signal stops it, and says so.
         unfed = { index: upFront + at, error };
         await xq.abort(`the run stopped: job ${unfed.index} could not be fed`);

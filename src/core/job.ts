@@ -72,6 +72,7 @@ export function validateJobInput(cmd: unknown, envs: unknown = {}): void {
 const NO_ENVS: Readonly<Record<string, string>> = Object.freeze({});
 const NO_RESOURCES: Readonly<Resources> = Object.freeze({});
 const NO_TRIALS: readonly Resources[] = Object.freeze([]);
+const ONE_TRIAL: readonly Resources[] = Object.freeze([NO_RESOURCES]);
 const roots = new Map<string, string>();
 
 /** One string for each folder that metadirs share (a run's workdir), however many jobs. */
@@ -287,7 +288,12 @@ export class Job {
    * @param limits The trial's limits.
    */
   addTrialLimits(limits: Resources): void {
-    this.trialLimits = [...this.trialLimits, Object.keys(limits).length ? limits : NO_RESOURCES];
+    const none = !Object.keys(limits).length;
+    // A first trial without limits shares one array; concat makes one of its exact size
+    // ([...a, x] keeps room for 16).
+    this.trialLimits = none && !this.trialLimits.length
+      ? ONE_TRIAL
+      : this.trialLimits.concat(none ? NO_RESOURCES : limits);
   }
 
   /**

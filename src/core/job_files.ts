@@ -145,12 +145,14 @@ export function readJobBytes(path: string, offset: number, limit: number): Uint8
 /**
  * Append to a job's file, never through a link: a file that is not a regular one is refused.
  *
- * @param path The file (made when missing).
+ * @param path The file (made when missing; nothing is written when its folder is).
  * @param text The text.
  * @throws {UnsafeFileError} When the path is not a regular file.
  */
 export function appendJobFile(path: string, text: string): void {
-  const fd = openRegular(path, APPEND)!;
+  const fd = openRegular(path, APPEND);
+  // No folder to write in: a job that never started has no metadir yet.
+  if (fd === null) return;
   try {
     fs.writeSync(fd, text);
   } finally {

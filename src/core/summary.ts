@@ -52,7 +52,7 @@ export interface RunSummary {
   signal: string | null;
   /** Whether the run halted on a failure (`errorStrategy: "halt"`). */
   halted: boolean;
-  /** Every job. */
+  /** Every job (its entries are made when first read). */
   jobs: JobSummary[];
 }
 
@@ -91,20 +91,30 @@ export function summarize(
     else if (status === "FINISHED") summary.succeeded++;
     else if (status === "KILLED" || status === "CANCELLED") summary.killed++;
     else summary.failed++;
-    summary.jobs.push({
-      index: job.index,
-      cmd: job.cmdText,
-      status,
-      rc: job.rc,
-      trials: job.trial,
-      durationMs: job.submittedAt !== null && job.endedAt !== null
-        ? job.endedAt - job.submittedAt
-        : null,
-      stdout: job.stdoutFile,
-      stderr: job.stderrFile,
-      limits: job.trialLimits.filter((limits) => Object.keys(limits).length),
-      usage: job.usage,
-    });
   }
+  // The jobs' entries are made when first read (`--json` reads them): a run of 100,000
+  // jobs that only prints its counts does not hold 100,000 more objects at its end.
+  let entries: JobSummary[] | null = null;
+  Object.defineProperty(summary, "jobs", {
+    enumerable: true,
+    get: () => entries ??= jobs.map(jobSummary),
+  });
   return summary;
+}
+
+function jobSummary(job: Job): JobSummary {
+  return {
+    index: job.index,
+    cmd: job.cmdText,
+    status: jobOutcome(job),
+    rc: job.rc,
+    trials: job.trial,
+    durationMs: job.submittedAt !== null && job.endedAt !== null
+      ? job.endedAt - job.submittedAt
+      : null,
+    stdout: job.stdoutFile,
+    stderr: job.stderrFile,
+    limits: job.trialLimits.filter((limits) => Object.keys(limits).length),
+    usage: job.usage,
+  };
 }

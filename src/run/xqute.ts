@@ -3,7 +3,7 @@
 
 import type { Job, JobCommand, JobOptions } from "../core/job.ts";
 import { validateJobInput } from "../core/job.ts";
-import { parseResources } from "../core/resources.ts";
+import { parseResources, type Resources } from "../core/resources.ts";
 import { type Logger, stderrLogger } from "../core/logger.ts";
 import { checkKnownKeys } from "../core/options.ts";
 import { jobRecordOf, type RunRecord, StateStore } from "../core/state.ts";
@@ -21,6 +21,7 @@ import { RunTally } from "./tally.ts";
 import { listenForStopSignals, quitNowMessage, SIGNAL_EXIT_CODES } from "./signals.ts";
 import { TraceWriter } from "./trace.ts";
 import { type RunOptions, XQUTE_OPTION_KEYS, type XquteOptions } from "./xqute_options.ts";
+import { RunQueue } from "./run_queue.ts";
 
 /**
  * Runs a batch of jobs: `feed` them, then `runUntilComplete()`.
@@ -49,9 +50,7 @@ export class Xqute implements PluginRun {
   readonly logger: Logger;
 
   #handleSignals: boolean;
-  #queue: Job[] = [];
-  #waiters: (() => void)[] = [];
-  #closed = false;
+  #queue = new RunQueue();
   #setup: Promise<void> | null = null;
   #run: Promise<RunSummary> | null = null;
   #store: StateStore | null = null;
@@ -99,7 +98,7 @@ export class Xqute implements PluginRun {
 
   /** Whether the run still takes jobs: until `stopFeeding()`, `cancel()` or a signal. */
   get feeding(): boolean {
-    return !this.#closed;
+    return !this.#queue.closed;
   }
 
   /** The run's id (part of container names and labels). */
@@ -108,7 +107,8 @@ export class Xqute implements PluginRun {
   }
 
   /**
-   * Add a job. The first call checks the engine and image and claims the workdir.
+   * Add a job. The first call checks the engine and image and claims the workdir. While the
+   * run runs, a call waits as long as 1,000 jobs wait to start (run_queue.ts).
    *
    * @param cmd A shell command line (run by bash) or an argv (passed literally).
    * @param options The job's envs, and its own image, cpus, memory and gpus.
@@ -124,7 +124,18 @@ export class Xqute implements PluginRun {
       throw new TypeError(`Job ${this.jobs.length}: "image" must be an image name or path`);
     }
     const resources = parseResources(options, (key) => `Job ${this.jobs.length}: "${key}"`);
-    if (this.#closed) throw new Error("The run no longer takes jobs (stopFeeding was called)");
+    // A job is made when there is room for it (run_queue.ts).
+    if (!await this.#queue.enter(this.#run !== null)) {
+      throw new Error("The run no longer takes jobs (stopFeeding was called)");
+    }
+    try {
+      return await this.#enter(cmd, options, resources);
+    } finally {
+      this.#queue.entered();
+    }
+  }
+
+  async #enter(cmd: JobCommand, options: JobOptions, resources: Resources): Promise<Job> {
     await this.#ensureSetup();
     const job = this.scheduler.createJob(this.jobs.length, cmd, options.envs ?? {}, {
       image: options.image,
@@ -147,7 +158,6 @@ export class Xqute implements PluginRun {
       this.scheduler.setStatus(job, JobStatus.QUEUED);
       await this.plugins.event("onJobQueued", this.scheduler, job);
       this.#queue.push(job);
-      this.#waiters.shift()?.();
     }
     if (this.#runRecord) {
       this.#runRecord.total = this.jobs.length;
@@ -227,7 +237,7 @@ export class Xqute implements PluginRun {
   #stop(): void {
     this.#stopping = true;
     this.scheduler.cancelled = true;
-    this.#close();
+    this.#close(true);
   }
 
   async #killAll(reason: string): Promise<void> {
@@ -235,10 +245,9 @@ export class Xqute implements PluginRun {
     await this.scheduler.killRunningJobs(this.jobs, reason);
   }
 
-  #close(): void {
-    if (!this.#closed) this.scheduler.feedingEnded();
-    this.#closed = true;
-    for (const wake of this.#waiters.splice(0)) wake();
+  #close(stop = false): void {
+    if (!this.#queue.closed) this.scheduler.feedingEnded();
+    this.#queue.close(stop);
   }
 
   async #ensureSetup(): Promise<void> {
@@ -326,16 +335,6 @@ export class Xqute implements PluginRun {
     return summary;
   }
 
-  async #take(): Promise<Job | undefined> {
-    for (;;) {
-      if (this.#stopping) return undefined;
-      const job = this.#queue.shift();
-      if (job) return job;
-      if (this.#closed) return undefined;
-      await new Promise<void>((resolve) => this.#waiters.push(resolve));
-    }
-  }
-
   /**
    * Start queued jobs while fewer than the scheduler allows are in flight; once the last
    * one is submitted, tell the scheduler that no more wait.
@@ -343,7 +342,7 @@ export class Xqute implements PluginRun {
   async #dispatch(): Promise<void> {
     const active = new InFlight();
     const submitting = new Set<Promise<void>>();
-    for (let job = await this.#take(); job; job = await this.#take()) {
+    for (let job = await this.#queue.take(); job; job = await this.#queue.take()) {
       await active.below(this.scheduler.maxInFlight(this.#queue.length + 1 + active.size));
       if (this.#stopping) break;
       const submission = this.scheduler.submitJobAndUpdateStatus(job);

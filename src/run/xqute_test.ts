@@ -6,6 +6,8 @@ import {
   assertThrows,
 } from "../../tests/assert.ts";
 import { join } from "@std/path";
+import { delay } from "@std/async/delay";
+import { QUEUE_AHEAD } from "./run_queue.ts";
 import {
   type Job,
   JobStatus,
@@ -397,4 +399,25 @@ Deno.test("Xqute submissionBatch bounds how many jobs are starting at once", asy
   assertEquals(summary.succeeded, 8);
   assertEquals(peak, 1);
   assertThrows(() => new Xqute({ submissionBatch: 0 }), RangeError, `"submissionBatch"`);
+});
+
+Deno.test("Xqute: while the run runs, feed waits as long as QUEUE_AHEAD jobs wait to start", async () => {
+  const workdir = await tempDir();
+  const gate = join(workdir, "gate");
+  const xq = new Xqute({ workdir, forks: 1, handleSignals: false });
+  await xq.feed(`while [ ! -e ${gate} ]; do sleep 0.05; done`);
+  await xq.runUntilComplete({ keepFeeding: true });
+  const feeds = Array.from({ length: QUEUE_AHEAD + 10 }, () => xq.feed("true"));
+  // One job runs, the dispatch holds the next until a fork is free, QUEUE_AHEAD wait.
+  for (let i = 0; i < 200 && xq.jobs.length < QUEUE_AHEAD + 2; i++) await delay(50);
+  await delay(300);
+  assertEquals(xq.jobs.length, QUEUE_AHEAD + 2);
+  // A stop wakes the feeds that wait: they are refused, not left hanging.
+  const settled = Promise.allSettled(feeds);
+  await xq.cancel("SIGTERM");
+  const results = await settled;
+  assertEquals(results.filter((r) => r.status === "rejected").length, 9);
+  const summary = await xq.stopFeeding();
+  assertEquals(summary.total, QUEUE_AHEAD + 2);
+  assertEquals(summary.killed, QUEUE_AHEAD + 2);
 });
