@@ -50,8 +50,8 @@ export type { JobcmdHook, JobEventHook, JobHooks } from "./src/schedulers/hooks.
 export { SubmissionCancelled, type Trial, type TrialEnd } from "./src/schedulers/trial.ts";
 export { SpawningScheduler } from "./src/schedulers/spawning.ts";
 export { LocalScheduler, type LocalSchedulerOptions } from "./src/schedulers/local.ts";
-export { ContainerScheduler } from "./src/schedulers/container.ts";
-export type { ContainerSchedulerOptions } from "./src/schedulers/container_options.ts";
+export { ContainerScheduler } from "./src/schedulers/container/scheduler.ts";
+export type { ContainerSchedulerOptions } from "./src/schedulers/container/options.ts";
 export type {
   Engine,
   EngineName,

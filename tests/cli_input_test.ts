@@ -167,7 +167,7 @@ const cases: Case[] = [
   {
     name: "volumes with the local scheduler",
     args: () => ["run", "--scheduler", "local", "-v", "/tmp:/x", "--", "true"],
-    message: `"volumes" needs the container or slurm scheduler`,
+    message: `"volumes" needs the container, slurm or sge scheduler`,
   },
   {
     name: "an engine binary that does not exist",
@@ -207,7 +207,7 @@ const cases: Case[] = [
   {
     name: "resources with the local scheduler",
     args: () => ["run", "--scheduler", "local", "--memory", "1g", "--", "true"],
-    message: `Option "memory" needs the container or slurm scheduler, not "local"`,
+    message: `Option "memory" needs the container, slurm or sge scheduler, not "local"`,
   },
   {
     name: "a pull policy that is not one",

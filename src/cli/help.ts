@@ -40,10 +40,12 @@ Options:
       --entrypoint CMD     what runs the job script in the container, split as a shell
                            splits words (default /bin/bash)
       --bin-arg ARG        an extra engine argument, before the image; repeat
-      --cpus N             CPUs a job may use (1.5 allowed; Slurm: --cpus-per-task)
-      --memory SIZE        memory a job may use: 512m, 4g (Slurm: --mem)
+      --cpus N             CPUs a job may use (1.5 allowed; Slurm: --cpus-per-task;
+                           Grid Engine: -pe smp N)
+      --memory SIZE        memory a job may use: 512m, 4g (Slurm: --mem; Grid Engine:
+                           -l h_vmem per slot)
       --gpus N|all         GPUs a job gets (docker --gpus, podman CDI, apptainer --nv,
-                           Slurm --gres=gpu:N)
+                           Slurm --gres=gpu:N, Grid Engine -l <--sge-gpu-resource>=N)
       --memory-retry-factor F  a job that ran out of memory is retried with F times as much
                            (default 2)
       --pull POLICY        missing (default: pull an image once when it is not here),
@@ -64,14 +66,23 @@ Options:
       --prescript BASH     run before each job's command
       --postscript BASH    run after each job's command
       --recheck-interval S check every S seconds that running jobs still exist (default 60)
-      --scheduler NAME     container (default), local (bash on this host) or slurm
+      --scheduler NAME     container (default), local (bash on this host), slurm or sge
       --slurm-opt K=V      an sbatch option for every job (K alone: a bare flag); repeat
       --slurm-array        submit the jobs as job arrays (--no-slurm-array: never; default:
                            when 50 or more are submitted at once)
-      --poll-interval S    seconds between two looks at the Slurm queue (default 1)
-      --exit-read-timeout S   seconds to wait for a job's rc file after Slurm says it ended
-                           (a shared filesystem shows it late; default 270)
       --sbatch, --squeue, --scancel PATH   Slurm's programs (default: on PATH)
+      --sge-opt K=V        a qsub option for every job, a '#$ -K V' line (K alone: a bare
+                           flag); repeat
+      --sge-array          submit the jobs as job arrays, -t 1-N -tc forks
+                           (--no-sge-array: never; default: when 50 or more at once)
+      --sge-pe NAME        the parallel environment --cpus asks slots of (default smp)
+      --sge-memory-resource NAME  the resource --memory asks, per slot (default h_vmem)
+      --sge-gpu-resource NAME     the resource --gpus asks (default: none; --gpus fails)
+      --qsub, --qstat, --qdel, --qacct PATH   Grid Engine's programs (default: on PATH)
+      --poll-interval S    seconds between two looks at the Slurm or Grid Engine queue
+                           (default 1)
+      --exit-read-timeout S   seconds to wait for a job's rc file after the cluster says
+                           it ended (a shared filesystem shows it late; default 270)
       --resume             skip jobs that finished in this workdir with the same command,
                            envs, image content and options
       --dry-run            print each job's engine command; start nothing
@@ -97,7 +108,7 @@ Print a job's stdout (or stderr).
 Stop the run that owns the workdir (its containers are killed), and remove any container
 a crashed run of it left. A run of another host is not signalled: exit 2 naming its host.
   -w, --workdir DIR   the workdir (default ./.xqute)
-      --force         a Slurm run of another host: cancel its Slurm jobs from here`,
+      --force         a Slurm or Grid Engine run of another host: cancel its jobs from here`,
   report: `Usage: xqc report [-w DIR] [-o FILE]
 
 Write one self-contained HTML file of a run: the summary, a timeline of every job and trial,

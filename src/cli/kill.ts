@@ -55,9 +55,9 @@ export async function commandKill(args: string[], io: Io): Promise<number> {
 }
 
 /**
- * A run of another host: exit 2 naming it; with `--force`, a Slurm run's jobs are cancelled
- * by their names from here (their batch scripts stop their containers) and the run is
- * recorded as stopped.
+ * A run of another host: exit 2 naming it; with `--force`, a cluster run's jobs (Slurm, Grid
+ * Engine) are cancelled by their names from here (their job scripts stop their containers)
+ * and the run is recorded as stopped.
  */
 async function stopElsewhere(
   workdir: string,
@@ -67,20 +67,24 @@ async function stopElsewhere(
 ): Promise<number> {
   const where = `process ${run.pid} on host ${run.host}`;
   const record = await readRunRecord(workdir).catch(() => null);
-  const slurm = record?.scheduler.startsWith("slurm") ?? false;
-  if (!force || !slurm) {
+  const system = record?.scheduler.startsWith("slurm")
+    ? "Slurm"
+    : record?.scheduler.startsWith("sge")
+    ? "Grid Engine"
+    : null;
+  if (!force || !system) {
     io.err(
       `xqc: the run of ${workdir} is the run of ${where}; stop it there` +
-        (slurm
-          ? `, or cancel its Slurm jobs from here with: xqc kill --force -w ${workdir}\n`
+        (system
+          ? `, or cancel its ${system} jobs from here with: xqc kill --force -w ${workdir}\n`
           : "\n"),
     );
     return 2;
   }
-  const removed = await reapWorkdir(workdir, record, { slurmOnly: true });
+  const removed = await reapWorkdir(workdir, record, { clusterOnly: true });
   await markRunStopped(workdir, "xqc kill --force");
   io.err(
-    `xqc: cancelled the Slurm jobs of the run of ${where}` +
+    `xqc: cancelled the ${system} jobs of the run of ${where}` +
       (removed.length ? `: ${removed.join(", ")}\n` : " (none was left)\n"),
   );
   return 0;

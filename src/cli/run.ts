@@ -91,7 +91,8 @@ export async function commandRun(args: string[], io: Io): Promise<number> {
   // cluster gets them all at once instead, so that they can go in arrays; and jobs with
   // their own images all come first, so that a pull that fails stops the run before any starts.
   const ownImages = request.jobs.some((job) => job.image !== undefined);
-  const upFront = xq.scheduler.name === "slurm" || ownImages ? request.jobs.length : 1;
+  const cluster = xq.scheduler.name === "slurm" || xq.scheduler.name === "sge";
+  const upFront = cluster || ownImages ? request.jobs.length : 1;
   for (const job of request.jobs.slice(0, upFront)) await feed(job);
   let summary: RunSummary;
   let unfed: { index: number; error: unknown } | null = null;

@@ -28,14 +28,27 @@ const RESOURCE_KEYS = [
   "poolRecycle",
 ] as const;
 /** Options only the Slurm scheduler takes. */
-const SLURM_KEYS = [
-  "slurmOpts",
-  "slurmArray",
-  "sbatch",
-  "squeue",
-  "scancel",
-  "pollInterval",
-  "exitReadTimeout",
+const SLURM_KEYS = ["slurmOpts", "slurmArray", "sbatch", "squeue", "scancel"] as const;
+/** Options only the Grid Engine scheduler takes. */
+const SGE_KEYS = [
+  "sgeOpts",
+  "sgeArray",
+  "qsub",
+  "qstat",
+  "qdel",
+  "qacct",
+  "sgePe",
+  "sgeMemoryResource",
+  "sgeGpuResource",
+] as const;
+/** Options the batch schedulers take (Slurm's and Grid Engine's). */
+const BATCH_KEYS = ["pollInterval", "exitReadTimeout"] as const;
+/** Spec keys passed to the Grid Engine scheduler under its own names. */
+const SGE_RENAMED = [
+  ["sgePe", "pe"],
+  ["sgeMemoryResource", "memoryResource"],
+  ["sgeGpuResource", "gpuResource"],
+  ["sgeArray", "array"],
 ] as const;
 /** Options passed to the scheduler as they are. */
 const PASSED = [
@@ -52,6 +65,11 @@ const PASSED = [
   "sbatch",
   "squeue",
   "scancel",
+  "sgeOpts",
+  "qsub",
+  "qstat",
+  "qdel",
+  "qacct",
   "pollInterval",
   "exitReadTimeout",
   ...RESOURCE_KEYS,
@@ -72,22 +90,32 @@ export function xquteOptionsOf(spec: BatchSpec): XquteOptions {
       `No image: give --image (or "image" in the spec), or --scheduler local`,
     );
   }
+  const batch = scheduler === "slurm" || scheduler === "sge";
   const misplaced = [
     ...(scheduler === "local" ? ["image", ...CONTAINER_KEYS, ...RESOURCE_KEYS] : []),
-    ...(scheduler === "slurm" && !spec.image ? CONTAINER_KEYS : []),
+    ...(batch && !spec.image ? CONTAINER_KEYS : []),
     ...(scheduler !== "slurm" ? SLURM_KEYS : []),
+    ...(scheduler !== "sge" ? SGE_KEYS : []),
+    ...(!batch ? BATCH_KEYS : []),
   ].find((key) => spec[key as keyof BatchSpec] !== undefined);
   if (misplaced) {
     const needs = (SLURM_KEYS as readonly string[]).includes(misplaced)
       ? "the slurm scheduler"
-      : scheduler === "slurm"
+      : (SGE_KEYS as readonly string[]).includes(misplaced)
+      ? "the sge scheduler"
+      : (BATCH_KEYS as readonly string[]).includes(misplaced)
+      ? "the slurm or sge scheduler"
+      : batch
       ? "an image"
-      : "the container or slurm scheduler";
+      : "the container, slurm or sge scheduler";
     throw new ValidationError(`Option "${misplaced}" needs ${needs}, not "${scheduler}"`);
   }
   const schedulerOpts: Record<string, unknown> = {};
   for (const key of PASSED) if (spec[key] !== undefined) schedulerOpts[key] = spec[key];
   if (spec.slurmArray !== undefined) schedulerOpts.array = spec.slurmArray;
+  for (const [key, name] of SGE_RENAMED) {
+    if (spec[key] !== undefined) schedulerOpts[name] = spec[key];
+  }
   return {
     scheduler,
     forks: spec.forks,
@@ -113,13 +141,13 @@ export function checkJobsFit(spec: BatchSpec, jobs: readonly JobSpec[]): void {
   for (const [index, job] of jobs.entries()) {
     if (job.image !== undefined && (scheduler === "local" || !spec.image)) {
       throw new ValidationError(
-        `Job ${index}: an image of its own needs the container or slurm scheduler with an image`,
+        `Job ${index}: an image of its own needs the container, slurm or sge scheduler with an image`,
       );
     }
     const resource = RESOURCE_KEYS.find((key) => key in job);
     if (resource && scheduler === "local") {
       throw new ValidationError(
-        `Job ${index}: "${resource}" needs the container or slurm scheduler, not "local"`,
+        `Job ${index}: "${resource}" needs the container, slurm or sge scheduler, not "local"`,
       );
     }
   }

@@ -57,6 +57,13 @@ const RUN_FLAGS: FlagSpec = {
     "sbatch",
     "squeue",
     "scancel",
+    "qsub",
+    "qstat",
+    "qdel",
+    "qacct",
+    "sge-pe",
+    "sge-memory-resource",
+    "sge-gpu-resource",
     "poll-interval",
     "exit-read-timeout",
     "cpus",
@@ -68,8 +75,8 @@ const RUN_FLAGS: FlagSpec = {
     "pool-recycle",
   ],
   boolean: ["resume", "dry-run", "json", "quiet", "pool"],
-  negatable: ["remove", "slurm-array"],
-  collect: ["volume", "env", "bin-arg", "slurm-opt", "pull-arg", "env-pass"],
+  negatable: ["remove", "slurm-array", "sge-array"],
+  collect: ["volume", "env", "bin-arg", "slurm-opt", "sge-opt", "pull-arg", "env-pass"],
   alias: {
     f: "file",
     j: "jobs",
@@ -97,6 +104,13 @@ const VALUE_FLAGS: readonly [string, keyof BatchSpec][] = [
   ["sbatch", "sbatch"],
   ["squeue", "squeue"],
   ["scancel", "scancel"],
+  ["qsub", "qsub"],
+  ["qstat", "qstat"],
+  ["qdel", "qdel"],
+  ["qacct", "qacct"],
+  ["sge-pe", "sgePe"],
+  ["sge-memory-resource", "sgeMemoryResource"],
+  ["sge-gpu-resource", "sgeGpuResource"],
   ["cpus", "cpus"],
   ["memory", "memory"],
   ["gpus", "gpus"],
@@ -136,8 +150,11 @@ function specOfFlags(flags: Flags): BatchSpec {
   if (typeof flags.remove === "boolean") spec.remove = flags.remove;
   if (flags.pool === true) spec.pool = true;
   if (typeof flags["slurm-array"] === "boolean") spec.slurmArray = flags["slurm-array"];
+  if (typeof flags["sge-array"] === "boolean") spec.sgeArray = flags["sge-array"];
   const slurmOpts = flagList(flags, "slurm-opt");
-  if (slurmOpts) set("slurm-opt", "slurmOpts", parseSlurmOpts(slurmOpts));
+  if (slurmOpts) set("slurm-opt", "slurmOpts", parseBatchOpts("slurm-opt", slurmOpts));
+  const sgeOpts = flagList(flags, "sge-opt");
+  if (sgeOpts) set("sge-opt", "sgeOpts", parseBatchOpts("sge-opt", sgeOpts));
   const entrypoint = flagString(flags, "entrypoint");
   if (entrypoint !== undefined) {
     let words: string[];
@@ -152,10 +169,13 @@ function specOfFlags(flags: Flags): BatchSpec {
 }
 
 /**
- * `--slurm-opt KEY=VALUE` flags as sbatch options: `KEY` alone is a bare flag, a key given
- * twice is a list (the flag repeated).
+ * `--slurm-opt` / `--sge-opt KEY=VALUE` flags as sbatch / qsub options: `KEY` alone is a
+ * bare flag, a key given twice is a list (the flag repeated).
  */
-function parseSlurmOpts(items: readonly string[]): Record<string, string | true | string[]> {
+function parseBatchOpts(
+  flag: string,
+  items: readonly string[],
+): Record<string, string | true | string[]> {
   const options: Record<string, string | true | string[]> = {};
   for (const item of items) {
     const at = item.indexOf("=");
@@ -164,7 +184,7 @@ function parseSlurmOpts(items: readonly string[]): Record<string, string | true 
     const before = options[key];
     if (before === undefined) options[key] = value;
     else if (value === true || before === true) {
-      throw new ValidationError(`Option --slurm-opt "${key}" is given as a flag and a value`);
+      throw new ValidationError(`Option --${flag} "${key}" is given as a flag and a value`);
     } else options[key] = [...(Array.isArray(before) ? before : [before]), value];
   }
   return options;

@@ -4,14 +4,15 @@ import { parse as parseYaml } from "@std/yaml";
 import { ValidationError } from "../core/errors.ts";
 import { isEnvName } from "../core/job.ts";
 import { parseResources, type ResourceOptions } from "../core/resources.ts";
-import { sbatchLines, type SbatchValue } from "../schedulers/slurm_options.ts";
+import { sbatchLines, type SbatchValue } from "../schedulers/slurm/options.ts";
+import { qsubLines } from "../schedulers/sge/options.ts";
 
 /** One job of a spec. */
 export interface JobSpec extends ResourceOptions {
   /** A command line (run by bash) or an argv. */
   cmd: string | string[];
   /** The job's own variables. */
-  envs: Record<string, string>;
+  envs?: Record<string, string>;
   /** The job's own image. */
   image?: string;
 }
@@ -21,7 +22,7 @@ const JOB_KEYS = ["cmd", "envs", "image", "cpus", "memory", "gpus"];
 
 /** A batch: the options of `xqc run` and its jobs. */
 export interface BatchSpec {
-  scheduler?: "local" | "container" | "slurm";
+  scheduler?: "local" | "container" | "slurm" | "sge";
   image?: string;
   bin?: string;
   forks?: number;
@@ -48,6 +49,15 @@ export interface BatchSpec {
   sbatch?: string;
   squeue?: string;
   scancel?: string;
+  sgeOpts?: Record<string, SbatchValue>;
+  sgeArray?: boolean | "auto";
+  qsub?: string;
+  qstat?: string;
+  qdel?: string;
+  qacct?: string;
+  sgePe?: string;
+  sgeMemoryResource?: string;
+  sgeGpuResource?: string;
   pollInterval?: number;
   exitReadTimeout?: number;
   cpus?: number | string;
@@ -74,6 +84,7 @@ type Kind =
   | "choice"
   | "jobs"
   | "sbatch"
+  | "qsub"
   | "array"
   | "resource";
 
@@ -85,7 +96,7 @@ interface KeyRule {
 
 /** The keys a spec may have, and what each holds. */
 export const SPEC_KEYS: Readonly<Record<keyof BatchSpec, KeyRule>> = {
-  scheduler: { kind: "choice", choices: ["local", "container", "slurm"] },
+  scheduler: { kind: "choice", choices: ["local", "container", "slurm", "sge"] },
   image: { kind: "string" },
   bin: { kind: "string" },
   forks: { kind: "int", min: 1 },
@@ -112,6 +123,15 @@ export const SPEC_KEYS: Readonly<Record<keyof BatchSpec, KeyRule>> = {
   sbatch: { kind: "string" },
   squeue: { kind: "string" },
   scancel: { kind: "string" },
+  sgeOpts: { kind: "qsub" },
+  sgeArray: { kind: "array" },
+  qsub: { kind: "string" },
+  qstat: { kind: "string" },
+  qdel: { kind: "string" },
+  qacct: { kind: "string" },
+  sgePe: { kind: "string" },
+  sgeMemoryResource: { kind: "string" },
+  sgeGpuResource: { kind: "string" },
   pollInterval: { kind: "number", min: 0.05 },
   exitReadTimeout: { kind: "number", min: 0 },
   cpus: { kind: "resource" },
@@ -146,12 +166,16 @@ function checkEnvs(value: unknown, where: string): Record<string, string> {
   return envs;
 }
 
-function checkSbatch(value: unknown, where: string): Record<string, SbatchValue> {
+function checkBatchOptions(
+  value: unknown,
+  where: string,
+  kind: "sbatch" | "qsub",
+): Record<string, SbatchValue> {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new ValidationError(`${where} must be a mapping of sbatch options, not ${show(value)}`);
+    throw new ValidationError(`${where} must be a mapping of ${kind} options, not ${show(value)}`);
   }
   try {
-    sbatchLines(value as Record<string, SbatchValue>);
+    (kind === "sbatch" ? sbatchLines : qsubLines)(value as Record<string, SbatchValue>);
   } catch (e) {
     throw new ValidationError(`${where}: ${(e as Error).message}`);
   }
@@ -274,7 +298,8 @@ export function checkSpecValue(key: string, value: unknown, where: string): unkn
     case "envs":
       return checkEnvs(value, where);
     case "sbatch":
-      return checkSbatch(value, where);
+    case "qsub":
+      return checkBatchOptions(value, where, rule.kind);
     case "resource":
       checkResources({ [key]: value } as ResourceOptions, () => where);
       return value;
@@ -303,9 +328,24 @@ export function checkSpec(data: unknown, source: string): BatchSpec {
     throw new ValidationError(`Spec "${source}" must be a mapping of options, with "jobs"`);
   }
   const spec: Record<string, unknown> = {};
+  // xqute's way: `slurm_<name>` / `sge_<name>` keys are options of sbatch / qsub.
+  const prefixed: Record<string, Record<string, unknown>> = {};
   for (const [key, value] of Object.entries(data)) {
+    const match = /^(slurm|sbatch|sge|qsub)_(.+)$/.exec(key);
+    if (match && !(key in SPEC_KEYS)) {
+      const into = /^(slurm|sbatch)$/.test(match[1]) ? "slurmOpts" : "sgeOpts";
+      (prefixed[into] ??= {})[match[2]] = value;
+      continue;
+    }
     if (!(key in SPEC_KEYS)) throw new ValidationError(`Spec "${source}": unknown key "${key}"`);
     spec[key] = checkSpecValue(key, value, `Spec "${source}": key "${key}"`);
+  }
+  for (const [into, options] of Object.entries(prefixed)) {
+    const merged = { ...options, ...(spec[into] as Record<string, unknown> | undefined) };
+    const keys = Object.keys(options).map((k) =>
+      `"${into === "slurmOpts" ? "slurm" : "sge"}_${k}"`
+    );
+    spec[into] = checkSpecValue(into, merged, `Spec "${source}": key ${keys.join(", ")}`);
   }
   return spec as BatchSpec;
 }
@@ -357,7 +397,7 @@ export function parseJobsText(text: string): JobSpec[] {
   const jobs: JobSpec[] = [];
   for (const line of text.split("\n")) {
     const trimmed = line.trim();
-    if (trimmed && !trimmed.startsWith("#")) jobs.push({ cmd: line.replace(/\r$/, ""), envs: {} });
+    if (trimmed && !trimmed.startsWith("#")) jobs.push({ cmd: line.replace(/\r$/, "") });
   }
   return jobs;
 }

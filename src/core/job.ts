@@ -222,6 +222,11 @@ export class Job {
   get usageFile(): string {
     return `${this.metadir}/job.usage`;
   }
+  /** `job.stopped`: the signal a batch system stopped the job's script with, if any. */
+  get stoppedFile(): string {
+    return `${this.metadir}/job.stopped`;
+  }
+
   /** `job.retry/`: the files of earlier trials, one folder a trial. */
   get retryDir(): string {
     return `${this.metadir}/job.retry`;
@@ -238,8 +243,10 @@ export class Job {
       this.submissionFile,
       this.oomFile,
       this.usageFile,
-      // What a batch script or a pool's agent said of this trial.
+      this.stoppedFile,
+      // What a job script or a pool's agent said of this trial.
       `${this.metadir}/job.sbatch.out`,
+      `${this.metadir}/job.qsub.out`,
       `${this.metadir}/job.pool.out`,
     ];
   }

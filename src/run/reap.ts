@@ -1,9 +1,10 @@
 // Stopping what a crashed run of a workdir left running, from outside that run (`xqc kill`).
 
 import type { RunRecord } from "../core/state.ts";
-import { ContainerScheduler } from "../schedulers/container.ts";
+import { ContainerScheduler } from "../schedulers/container/scheduler.ts";
 import { LocalScheduler } from "../schedulers/local.ts";
-import { SlurmScheduler } from "../schedulers/slurm.ts";
+import { SlurmScheduler } from "../schedulers/slurm/scheduler.ts";
+import { SgeScheduler } from "../schedulers/sge/scheduler.ts";
 import type { Scheduler } from "../schedulers/scheduler.ts";
 
 /**
@@ -11,19 +12,24 @@ import type { Scheduler } from "../schedulers/scheduler.ts";
  *
  * @param workdir The workdir.
  * @param run The run's record, if the workdir has one.
- * @param slurmOnly Leave out a Slurm run's engine (its containers are on the nodes).
+ * @param clusterOnly Leave out a cluster run's engine (its containers are on the nodes).
  * @returns A scheduler for the workdir.
  */
-function schedulerOf(workdir: string, run: RunRecord | null, slurmOnly: boolean): Scheduler {
+function schedulerOf(workdir: string, run: RunRecord | null, clusterOnly: boolean): Scheduler {
   const jobnamePrefix = run?.jobnamePrefix ?? undefined;
-  if (run?.scheduler.startsWith("slurm")) {
-    const image = run.image && run.bin && !slurmOnly ? { image: run.image, bin: run.bin } : {};
+  const Cluster = run?.scheduler.startsWith("slurm")
+    ? SlurmScheduler
+    : run?.scheduler.startsWith("sge")
+    ? SgeScheduler
+    : null;
+  if (run && Cluster) {
+    const image = run.image && run.bin && !clusterOnly ? { image: run.image, bin: run.bin } : {};
     try {
-      return new SlurmScheduler({ workdir, jobnamePrefix, ...image });
+      return new Cluster({ workdir, jobnamePrefix, ...image });
     } catch {
       // The engine is not on this host: the jobs are cancelled by name all the same, and
-      // their batch scripts stop their containers on the nodes.
-      return new SlurmScheduler({ workdir, jobnamePrefix });
+      // their job scripts stop their containers on the nodes.
+      return new Cluster({ workdir, jobnamePrefix });
     }
   }
   if (run?.image && run.bin && run.scheduler.startsWith("container")) {
@@ -38,17 +44,17 @@ function schedulerOf(workdir: string, run: RunRecord | null, slurmOnly: boolean)
  *
  * @param workdir The workdir, absolute.
  * @param run Its last run's record, if any.
- * @param options `slurmOnly`: cancel a Slurm run's jobs, touch nothing of this host.
+ * @param options `clusterOnly`: cancel a cluster run's jobs, touch nothing of this host.
  * @returns What was stopped, for a message.
  */
 export async function reapWorkdir(
   workdir: string,
   run: RunRecord | null,
-  options: { slurmOnly?: boolean } = {},
+  options: { clusterOnly?: boolean } = {},
 ): Promise<string[]> {
   let scheduler: Scheduler;
   try {
-    scheduler = schedulerOf(workdir, run, options.slurmOnly ?? false);
+    scheduler = schedulerOf(workdir, run, options.clusterOnly ?? false);
   } catch {
     // The engine is gone from this machine: its processes can still be found.
     scheduler = new LocalScheduler({ workdir });

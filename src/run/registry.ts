@@ -1,8 +1,9 @@
 // The schedulers a run can name, and building one from a run's options.
 
-import { ContainerScheduler } from "../schedulers/container.ts";
+import { ContainerScheduler } from "../schedulers/container/scheduler.ts";
 import { LocalScheduler } from "../schedulers/local.ts";
-import { SlurmScheduler } from "../schedulers/slurm.ts";
+import { SlurmScheduler } from "../schedulers/slurm/scheduler.ts";
+import { SgeScheduler } from "../schedulers/sge/scheduler.ts";
 import type { SchedulerOptions } from "../schedulers/options.ts";
 import type { Scheduler } from "../schedulers/scheduler.ts";
 
@@ -14,6 +15,7 @@ export const SCHEDULERS: Record<string, SchedulerClass> = {
   local: LocalScheduler as unknown as SchedulerClass,
   container: ContainerScheduler as unknown as SchedulerClass,
   slurm: SlurmScheduler as unknown as SchedulerClass,
+  sge: SgeScheduler as unknown as SchedulerClass,
 };
 
 /**

@@ -134,13 +134,13 @@ export abstract class SchedulerBase {
   prepareJob(job: Job): Promise<void> {
     if (job.image) {
       return Promise.reject(
-        new TypeError(`Job ${job.index}: an image needs the container or slurm scheduler`),
+        new TypeError(`Job ${job.index}: an image needs the container, slurm or sge scheduler`),
       );
     }
     if (Object.keys(this.trialResources(job)).length) {
       return Promise.reject(
         new TypeError(
-          `Job ${job.index}: cpus, memory and gpus need the container or slurm scheduler`,
+          `Job ${job.index}: cpus, memory and gpus need the container, slurm or sge scheduler`,
         ),
       );
     }

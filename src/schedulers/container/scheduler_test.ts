@@ -1,6 +1,11 @@
 // ContainerScheduler on the real engines, with the tiny image the tests build.
 
-import { assert, assertEquals, assertRejects, assertStringIncludes } from "../../tests/assert.ts";
+import {
+  assert,
+  assertEquals,
+  assertRejects,
+  assertStringIncludes,
+} from "../../../tests/assert.ts";
 import { join } from "@std/path";
 import {
   EngineUnavailableError,
@@ -8,7 +13,7 @@ import {
   type RunSummary,
   Xqute,
   type XquteOptions,
-} from "../../mod.ts";
+} from "../../../mod.ts";
 import {
   checkEngines,
   type ContainerEngine,
@@ -21,8 +26,8 @@ import {
   TEST_IMAGE,
   testOn,
   waitFor,
-} from "../../tests/helpers.ts";
-import { rootfs } from "../../tests/image.ts";
+} from "../../../tests/helpers.ts";
+import { rootfs } from "../../../tests/image.ts";
 
 await checkEngines("docker", "podman", "apptainer");
 

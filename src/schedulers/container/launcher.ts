@@ -2,15 +2,15 @@
 // mounts, names, user and limits. Shared by the schedulers that run containers, on this
 // host or on cluster nodes.
 
-import { agentScript } from "../core/agent.ts";
-import type { Job } from "../core/job.ts";
-import type { Logger } from "../core/logger.ts";
-import type { Resources } from "../core/resources.ts";
-import { shellJoin, shellQuote } from "../core/shell.ts";
-import type { Engine, PullOptions, ResolvedImage } from "../engines/engine.ts";
-import { hostPathOf, type Mount } from "../engines/mounts.ts";
-import { engineFor } from "../engines/select.ts";
-import type { ResolvedContainerOptions } from "./container_options.ts";
+import { agentScript } from "../../core/agent.ts";
+import type { Job } from "../../core/job.ts";
+import type { Logger } from "../../core/logger.ts";
+import type { Resources } from "../../core/resources.ts";
+import { shellJoin, shellQuote } from "../../core/shell.ts";
+import type { Engine, PullOptions, ResolvedImage } from "../../engines/engine.ts";
+import { hostPathOf, type Mount } from "../../engines/mounts.ts";
+import { engineFor } from "../../engines/select.ts";
+import type { ResolvedContainerOptions } from "./options.ts";
 
 /** Where the run is, for what the containers need of it. */
 export interface LaunchPlace {

@@ -2,16 +2,16 @@
 // agent (bash on the node, or a container running it); its jobs run there one after another.
 
 import { dirname, join } from "@std/path/posix";
-import { agentScript } from "../core/agent.ts";
-import { resetMemoryPeak } from "../core/cgroups.ts";
-import type { Job } from "../core/job.ts";
-import { WORKDIR_TAG } from "../core/process.ts";
-import type { Resources } from "../core/resources.ts";
-import type { ContainerLauncher } from "./container_launcher.ts";
-import type { PoolSite } from "./pooled_jobs.ts";
-import { type SbatchValue, slurmFlags, slurmResources } from "./slurm_options.ts";
-import type { SlurmQueue } from "./slurm_queue.ts";
-import type { Trial } from "./trial.ts";
+import { agentScript } from "../../core/agent.ts";
+import { resetMemoryPeak } from "../../core/cgroups.ts";
+import type { Job } from "../../core/job.ts";
+import { WORKDIR_TAG } from "../../core/process.ts";
+import type { Resources } from "../../core/resources.ts";
+import type { ContainerLauncher } from "../container/launcher.ts";
+import type { PoolSite } from "../pool/pooled_jobs.ts";
+import { type SbatchValue, slurmFlags, slurmResources } from "./options.ts";
+import type { BatchQueue } from "../batch/queue.ts";
+import type { Trial } from "../trial.ts";
 
 /** What a Slurm pool needs of its scheduler. */
 export interface SlurmPoolHost {
@@ -20,7 +20,7 @@ export interface SlurmPoolHost {
   /** The sbatch options every job gets (srun takes them too). */
   readonly slurmOpts: Readonly<Record<string, SbatchValue>>;
   /** The queue, to cancel an allocation by name. */
-  readonly queue: SlurmQueue;
+  readonly queue: BatchQueue;
   /** The launcher, when jobs run in containers. */
   readonly launcher: ContainerLauncher | null;
   /** The run's image, when there is one. */

@@ -1,15 +1,18 @@
-// What earlier runs of a workdir left in Slurm: cancelled when a run starts, or, resumed,
-// kept for the jobs that take them over (and cancelled when none does).
+// What earlier runs of a workdir left in the batch system: cancelled when a run starts, or,
+// resumed, kept for the jobs that take them over (and cancelled when none does).
 
-import type { Logger } from "../core/logger.ts";
-import type { Engine } from "../engines/engine.ts";
-import type { SlurmQueue } from "./slurm_queue.ts";
+import type { Logger } from "../../core/logger.ts";
+import type { Engine } from "../../engines/engine.ts";
+import type { BatchQueue } from "./queue.ts";
+import type { BatchSystem } from "./system.ts";
 
-/** What the leftovers need of the Slurm scheduler. */
+/** What the leftovers need of the batch scheduler. */
 export interface LeftoversHost {
+  /** The batch system. */
+  readonly system: BatchSystem;
   /** The queue. */
-  readonly queue: SlurmQueue;
-  /** The first part of every Slurm job name of the workdir. */
+  readonly queue: BatchQueue;
+  /** The first part of every job name of the workdir. */
   readonly jobNameStem: string;
   /** The workdir. */
   readonly workdir: string;
@@ -19,8 +22,8 @@ export interface LeftoversHost {
   readonly logger: Logger;
 }
 
-/** An earlier run's live Slurm jobs: reaped, or kept for adoption. */
-export class SlurmLeftovers {
+/** An earlier run's live jobs: reaped, or kept for adoption. */
+export class Leftovers {
   #host: LeftoversHost;
   #kept = new Set<string>();
   #adopting = new Set<string>();
@@ -44,7 +47,7 @@ export class SlurmLeftovers {
   }
 
   /**
-   * The live Slurm jobs of the workdir, by their names.
+   * The live jobs of the workdir, by their names.
    *
    * @returns Their ids.
    */
@@ -91,7 +94,9 @@ export class SlurmLeftovers {
     this.#kept.clear();
     if (!jids.length) return;
     this.#host.logger.info(
-      `cancelling the earlier run's Slurm jobs no job took: ${jids.join(", ")}`,
+      `cancelling the earlier run's ${this.#host.system.label} jobs no job took: ${
+        jids.join(", ")
+      }`,
     );
     this.#cancelling = this.#host.queue.cancel(jids).catch(() => {});
   }
@@ -107,7 +112,7 @@ export class SlurmLeftovers {
   }
 
   /**
-   * Cancel the Slurm jobs an earlier run of this workdir left (by their names) but those
+   * Cancel the jobs an earlier run of this workdir left (by their names) but those
    * kept for adoption, wait until they left the queue (their scripts stop their
    * containers), then remove any container of the workdir that still runs here (none when
    * jobs are kept: theirs run on).
@@ -125,6 +130,7 @@ export class SlurmLeftovers {
       await host.engine.removeContainers(names);
     }
     this.#containers = null;
-    return [...jids.map((jid) => `slurm job ${jid}`), ...names.map((name) => `container ${name}`)];
+    const key = host.system.key;
+    return [...jids.map((jid) => `${key} job ${jid}`), ...names.map((name) => `container ${name}`)];
   }
 }

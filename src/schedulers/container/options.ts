@@ -1,12 +1,12 @@
 // The container scheduler's options: their checks, and where the workdir and cwd end up.
 
 import { join } from "@std/path/posix";
-import { cacheDir } from "../core/cache.ts";
-import { isEnvName } from "../core/job.ts";
-import { checkBoolean, checkInteger, checkString, checkStringList } from "../core/options.ts";
-import type { PullPolicy } from "../engines/engine.ts";
-import { hostPathOf, type Mount, MOUNTED_ROOT, resolveVolumes } from "../engines/mounts.ts";
-import type { SchedulerOptions } from "./options.ts";
+import { cacheDir } from "../../core/cache.ts";
+import { isEnvName } from "../../core/job.ts";
+import { checkBoolean, checkInteger, checkString, checkStringList } from "../../core/options.ts";
+import type { PullPolicy } from "../../engines/engine.ts";
+import { hostPathOf, type Mount, MOUNTED_ROOT, resolveVolumes } from "../../engines/mounts.ts";
+import type { SchedulerOptions } from "../options.ts";
 
 /** Options of {@linkcode ContainerScheduler}: xqute's, then the base scheduler's. */
 export interface ContainerSchedulerOptions extends SchedulerOptions {

@@ -1,15 +1,15 @@
 // Pool mode of a scheduler: each job's wrapper runs in one of a pool of long-lived
 // containers (or Slurm allocations), through its agent, instead of in one of its own.
 
-import { agentScript, runRequest } from "../core/agent.ts";
-import { writeJobFile } from "../core/job_files.ts";
-import type { Measure } from "../core/cgroup_script.ts";
-import type { Job } from "../core/job.ts";
-import type { Resources } from "../core/resources.ts";
-import { shellJoin } from "../core/shell.ts";
+import { agentScript, runRequest } from "../../core/agent.ts";
+import { writeJobFile } from "../../core/job_files.ts";
+import type { Measure } from "../../core/cgroup_script.ts";
+import type { Job } from "../../core/job.ts";
+import type { Resources } from "../../core/resources.ts";
+import { shellJoin } from "../../core/shell.ts";
 import { ContainerPool, poolTrial } from "./pool.ts";
-import { PoolContainer } from "./pool_container.ts";
-import { SubmissionCancelled, type Trial } from "./trial.ts";
+import { PoolContainer } from "./container.ts";
+import { SubmissionCancelled, type Trial } from "../trial.ts";
 
 /** What pool mode needs of its scheduler. */
 export interface PoolSite {

@@ -1,16 +1,15 @@
 // The Slurm scheduler's options, and how sbatch options become `#SBATCH` lines.
 
-import { checkBoolean, checkInteger, checkNumber, checkString } from "../core/options.ts";
-import type { Resources } from "../core/resources.ts";
-import type { ContainerSchedulerOptions } from "./container_options.ts";
+import { checkString } from "../../core/options.ts";
+import type { Resources } from "../../core/resources.ts";
+import type { BatchValue } from "../batch/system.ts";
+import type { BatchSchedulerOptions } from "../batch/options.ts";
 
 /** A value of an sbatch option: a value, a bare flag (`true`), or a list (the flag repeated). */
-export type SbatchValue = string | number | boolean | readonly (string | number)[];
+export type SbatchValue = BatchValue;
 
 /** Options of {@linkcode SlurmScheduler}: the base options, an optional container, and Slurm's. */
-export interface SlurmSchedulerOptions extends Omit<ContainerSchedulerOptions, "image"> {
-  /** Run each job in a container of this image on its node (optional). */
-  image?: string;
+export interface SlurmSchedulerOptions extends BatchSchedulerOptions {
   /** sbatch options, each an `#SBATCH` line: `{ partition: "debug", mem: "1G" }`. */
   slurmOpts?: Record<string, SbatchValue>;
   /** The `sbatch` program (default `sbatch` on PATH). */
@@ -19,33 +18,10 @@ export interface SlurmSchedulerOptions extends Omit<ContainerSchedulerOptions, "
   squeue?: string;
   /** The `scancel` program (default `scancel` on PATH). */
   scancel?: string;
-  /**
-   * Submit jobs as arrays (`sbatch --array`): `true` always, `false` never, `"auto"` (the
-   * default) when 50 jobs or more that share options are submitted at once.
-   */
-  array?: boolean | "auto";
-  /** Seconds between two looks at the queue (one `squeue` for all jobs; default 1). */
-  pollInterval?: number;
-  /**
-   * Seconds to wait for a job's rc file to show after Slurm says the job ended, as a
-   * shared filesystem may show it late (default 270, Nextflow's `exitReadTimeout`).
-   */
-  exitReadTimeout?: number;
 }
 
-/** The options {@linkcode SlurmScheduler} takes besides the base and container ones. */
-export const SLURM_OPTION_KEYS: readonly string[] = [
-  "slurmOpts",
-  "sbatch",
-  "squeue",
-  "scancel",
-  "array",
-  "pollInterval",
-  "exitReadTimeout",
-];
-
-/** How many jobs at once make an array in `"auto"` mode. */
-export const AUTO_ARRAY_MIN = 50;
+/** The options {@linkcode SlurmScheduler} takes besides the base, container and batch ones. */
+export const SLURM_OPTION_KEYS: readonly string[] = ["slurmOpts", "sbatch", "squeue", "scancel"];
 
 /**
  * xqute's way of giving sbatch options: keys `slurm_<name>` or `sbatch_<name>` among the
@@ -77,7 +53,7 @@ export function splitPrefixedOptions(
  * @throws {TypeError} For a key that is not an option name or a value that is not one.
  * @example
  * ```ts
- * import { sbatchLines } from "./slurm_options.ts";
+ * import { sbatchLines } from "./options.ts";
  * import { assertEquals } from "@std/assert";
  * assertEquals(sbatchLines({ partition: "debug", cpus_per_task: 2, N: 1, exclusive: true }), [
  *   "#SBATCH --partition=debug",
@@ -133,16 +109,6 @@ export interface ResolvedSlurmOptions {
   squeue: string;
   /** The scancel program. */
   scancel: string;
-  /** Array mode. */
-  array: boolean | "auto";
-  /** Seconds between looks at the queue. */
-  pollInterval: number;
-  /** Seconds to wait for a late rc file. */
-  exitReadTimeout: number;
-  /** Run jobs in a pool of allocations, one a fork slot. */
-  pool: boolean;
-  /** A fresh allocation every this many jobs (0: never). */
-  poolRecycle: number;
 }
 
 /**
@@ -158,29 +124,11 @@ export function resolveSlurmOptions(options: SlurmSchedulerOptions): ResolvedSlu
     throw new TypeError(`Option "slurmOpts" must be an object of sbatch options`);
   }
   sbatchLines(slurmOpts);
-  const array = options.array ?? "auto";
-  if (array !== true && array !== false && array !== "auto") {
-    throw new TypeError(
-      `Option "array" must be true, false or "auto", not ${JSON.stringify(array)}`,
-    );
-  }
-  const pollInterval = checkNumber("pollInterval", options.pollInterval ?? 1, 0.05);
-  const pool = checkBoolean("pool", options.pool ?? false);
-  const poolRecycle = checkInteger("poolRecycle", options.poolRecycle ?? 0, 0);
-  if (poolRecycle > 0 && !pool) throw new TypeError(`Option "poolRecycle" needs "pool"`);
-  if (pool && array === true) {
-    throw new TypeError(`Options "pool" and "array" do not go together: a pool submits no arrays`);
-  }
   return {
     slurmOpts: { ...slurmOpts },
     sbatch: checkString("sbatch", options.sbatch ?? "sbatch"),
     squeue: checkString("squeue", options.squeue ?? "squeue"),
     scancel: checkString("scancel", options.scancel ?? "scancel"),
-    array: pool ? false : array,
-    pollInterval,
-    exitReadTimeout: checkNumber("exitReadTimeout", options.exitReadTimeout ?? 270, 0),
-    pool,
-    poolRecycle,
   };
 }
 
@@ -192,7 +140,7 @@ export function resolveSlurmOptions(options: SlurmSchedulerOptions): ResolvedSlu
  * @returns The options.
  * @example
  * ```ts
- * import { slurmResources } from "./slurm_options.ts";
+ * import { slurmResources } from "./options.ts";
  * import { assertEquals } from "@std/assert";
  * assertEquals(slurmResources({ cpus: 1.5, memory: 2 * 1024 ** 3, gpus: 1 }), {
  *   "cpus-per-task": 2,
@@ -209,4 +157,16 @@ export function slurmResources(resources: Resources): Record<string, SbatchValue
   }
   if (typeof resources.gpus === "number") options.gres = `gpu:${resources.gpus}`;
   return options;
+}
+
+/**
+ * A batch script's `comment` option: the user's comment, if any, then `;` and the mark.
+ *
+ * @param given The user's comment option (a list gives its last, as sbatch takes).
+ * @param mark The submission's mark.
+ * @returns The option's value.
+ */
+export function markedComment(given: SbatchValue | undefined, mark: string): string {
+  const text = Array.isArray(given) ? given.at(-1) : given;
+  return text === undefined || typeof text === "boolean" ? mark : `${text};${mark}`;
 }

@@ -1,8 +1,8 @@
 // A pool of long-lived containers, one a fork slot: jobs run in them through their agents,
 // without a container start of their own.
 
-import type { PoolContainer, PoolJobEvents } from "./pool_container.ts";
-import type { Trial, TrialEnd } from "./trial.ts";
+import type { PoolContainer, PoolJobEvents } from "./container.ts";
+import type { Trial, TrialEnd } from "../trial.ts";
 
 /** How a pool gets and gets rid of containers. */
 export interface PoolHooks {

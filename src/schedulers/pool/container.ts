@@ -2,9 +2,9 @@
 // its stdin and stdout, and the jobs it runs one after another.
 
 import { dirname } from "@std/path/posix";
-import { type AgentReport, killRequest, parseAgentReport } from "../core/agent.ts";
-import { signalSession, spawnLeader } from "../core/process.ts";
-import type { TrialEnd } from "./trial.ts";
+import { type AgentReport, killRequest, parseAgentReport } from "../../core/agent.ts";
+import { signalSession, spawnLeader } from "../../core/process.ts";
+import type { TrialEnd } from "../trial.ts";
 
 const OUTPUT_LIMIT = 16 * 1024;
 

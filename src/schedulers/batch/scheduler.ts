@@ -1,32 +1,31 @@
-// The Slurm scheduler: each job is a batch script submitted with sbatch (alone, or as a task
-// of an array), watched with one squeue per interval for all jobs, killed with scancel, and
-// run on its node with bash or in a container that Slurm's stop also stops.
+// The batch scheduler, which Slurm's and Grid Engine's are: each job is a script submitted
+// to the batch system (alone, or as a task of an array), watched with one listing of the
+// queue per interval for all jobs, cancelled in batches, and run on its node with bash or
+// in a container that the system's stop also stops. What differs is the system
+// (./system.ts), given by each scheduler's folder.
 
 import { join } from "@std/path/posix";
-import { EngineUnavailableError } from "../core/errors.ts";
-import { writeJobFile } from "../core/job_files.ts";
-import type { Measure } from "../core/cgroup_script.ts";
-import type { Job } from "../core/job.ts";
-import { findOnPath } from "../core/which.ts";
-import type { Engine } from "../engines/engine.ts";
-import { ContainerLauncher } from "./container_launcher.ts";
-import { CONTAINER_OPTION_KEYS, resolveContainerOptions } from "./container_options.ts";
-import { Scheduler } from "./scheduler.ts";
+import { writeJobFile } from "../../core/job_files.ts";
+import type { Measure } from "../../core/cgroup_script.ts";
+import type { Job } from "../../core/job.ts";
+import type { Engine } from "../../engines/engine.ts";
+import { ContainerLauncher } from "../container/launcher.ts";
+import { CONTAINER_OPTION_KEYS, resolveContainerOptions } from "../container/options.ts";
+import { Scheduler } from "../scheduler.ts";
+import { PooledJobs, type PoolSite } from "../pool/pooled_jobs.ts";
+import { SubmissionCancelled, type Trial } from "../trial.ts";
+import { BatchQueue } from "./queue.ts";
+import { Batches } from "./batches.ts";
+import { Leftovers } from "./leftovers.ts";
+import { batchScript, writeSubmissionFiles } from "./job_script.ts";
 import {
-  resolveSlurmOptions,
-  type SbatchValue,
-  SLURM_OPTION_KEYS,
-  type SlurmSchedulerOptions,
-  splitPrefixedOptions,
-} from "./slurm_options.ts";
-import { isLiveState, SlurmQueue } from "./slurm_queue.ts";
-import { SlurmBatches } from "./slurm_batches.ts";
-import { SlurmLeftovers } from "./slurm_leftovers.ts";
-import { batchScript, writeSubmissionFiles } from "./slurm_job.ts";
-import { PooledJobs } from "./pooled_jobs.ts";
-import { slurmPoolSite } from "./slurm_pool.ts";
-import { SubmissionCancelled, type Trial } from "./trial.ts";
-import { slurmTrial } from "./slurm_trial.ts";
+  BATCH_OPTION_KEYS,
+  type BatchSchedulerOptions,
+  resolveBatchOptions,
+  type ResolvedBatchOptions,
+} from "./options.ts";
+import type { BatchSystem } from "./system.ts";
+import { batchTrial } from "./trial.ts";
 
 /** The container options, which need an image. */
 const NEEDS_IMAGE = CONTAINER_OPTION_KEYS.filter((key) =>
@@ -34,57 +33,43 @@ const NEEDS_IMAGE = CONTAINER_OPTION_KEYS.filter((key) =>
 );
 
 /**
- * Runs each job on a Slurm cluster: its batch script (`job.sbatch` in its metadir) runs the
- * wrapper with bash, or through a container engine when an image is given. The workdir must
- * be on a filesystem the nodes share.
- *
- * @example
- * ```ts ignore
- * import { Xqute } from "@xq/container";
- * const xq = new Xqute({
- *   scheduler: "slurm",
- *   forks: 100,
- *   workdir: "/shared/project/.xqute",
- *   schedulerOpts: { slurmOpts: { partition: "debug", mem: "1G" }, image: "tool.sif", bin: "apptainer" },
- * });
- * ```
+ * Runs each job on a batch system: its script (in its metadir) runs the wrapper with bash,
+ * or through a container engine when an image is given. The workdir must be on a
+ * filesystem the nodes share. `SlurmScheduler` and `SgeScheduler` are the ones to use.
  */
-export class SlurmScheduler extends Scheduler {
-  /** `"slurm"`. */
-  readonly name: string = "slurm";
+export abstract class BatchScheduler extends Scheduler {
+  /** The batch system. */
+  readonly system: BatchSystem;
   /** The image jobs run in on their nodes, if any. */
   override readonly image: string | null = null;
   /** The engine binary, when jobs run in containers. */
   override readonly bin: string | null = null;
-  /** The sbatch options every job gets. */
-  readonly slurmOpts: Readonly<Record<string, SbatchValue>>;
-  /** The sbatch program. */
-  readonly sbatch: string;
-  /** The squeue program. */
-  readonly squeue: string;
-  /** Seconds to wait for a job's rc file after Slurm says it ended (a lagging filesystem). */
+  /** Seconds to wait for a job's rc file after the system says it ended (a lagging filesystem). */
   readonly exitReadTimeout: number;
   /** Array mode: `true`, `false` or `"auto"`. */
   readonly array: boolean | "auto";
-  /** The queue, watched with one squeue per interval. */
-  readonly queue: SlurmQueue;
+  /** The queue, watched with one listing per interval. */
+  readonly queue: BatchQueue;
+  /** The batch options, checked (a pool among them). */
+  protected readonly batchOptions: ResolvedBatchOptions;
 
   #launcher: ContainerLauncher | null = null;
   #pool: PooledJobs | null = null;
-  #batches: SlurmBatches = new SlurmBatches(this);
-  #left: SlurmLeftovers = new SlurmLeftovers(this);
+  #batches: Batches = new Batches(this);
+  #left: Leftovers = new Leftovers(this);
 
   /**
-   * Make a Slurm scheduler (the cluster is asked in `prepare()`, before the first job).
+   * Make a batch scheduler (the system is asked in `prepare()`, before the first job).
    *
-   * @param options The options.
+   * @param given The options (the system's own keys taken out or listed in `ownKeys`).
+   * @param ownKeys The system's own option keys.
+   * @param system The batch system.
    */
-  constructor(options: SlurmSchedulerOptions = {}) {
-    if (typeof options !== "object" || options === null) {
-      throw new TypeError("Options must be an object");
-    }
-    const { rest, sbatch } = splitPrefixedOptions(options as Record<string, unknown>);
-    const given = rest as SlurmSchedulerOptions;
+  protected constructor(
+    given: BatchSchedulerOptions,
+    ownKeys: readonly string[],
+    system: BatchSystem,
+  ) {
     let base: Record<string, unknown> = given as Record<string, unknown>;
     const container = given.image !== undefined
       ? resolveContainerOptions({ ...given, image: given.image })
@@ -94,20 +79,14 @@ export class SlurmScheduler extends Scheduler {
       const key = NEEDS_IMAGE.find((name) => name in given);
       if (key) throw new TypeError(`Option "${key}" needs an image`);
     }
-    super(base, [...CONTAINER_OPTION_KEYS, ...SLURM_OPTION_KEYS]);
-    const slurm = resolveSlurmOptions({
-      ...given,
-      slurmOpts: { ...sbatch, ...(given.slurmOpts ?? {}) },
-    });
-    this.slurmOpts = slurm.slurmOpts;
-    this.sbatch = slurm.sbatch;
-    this.array = slurm.array;
-    this.squeue = slurm.squeue;
-    this.exitReadTimeout = slurm.exitReadTimeout;
-    this.queue = new SlurmQueue({
-      squeue: slurm.squeue,
-      scancel: slurm.scancel,
-      intervalMs: slurm.pollInterval * 1000,
+    super(base, [...CONTAINER_OPTION_KEYS, ...BATCH_OPTION_KEYS, ...ownKeys]);
+    this.system = system;
+    this.batchOptions = resolveBatchOptions(given);
+    this.array = this.batchOptions.array;
+    this.exitReadTimeout = this.batchOptions.exitReadTimeout;
+    this.queue = new BatchQueue({
+      system,
+      intervalMs: this.batchOptions.pollInterval * 1000,
       namePrefix: this.jobNameStem,
       logger: { info: (m) => this.logger.info(m), warn: (m) => this.logger.warn(m) },
     });
@@ -116,12 +95,15 @@ export class SlurmScheduler extends Scheduler {
       this.image = this.#launcher.image;
       this.bin = this.#launcher.engine.bin;
     }
-    if (slurm.pool) {
-      this.#pool = new PooledJobs(
-        slurmPoolSite(this, { track: (j, t) => this.track(j, t), trialOf: (j) => this.trialOf(j) }),
-        slurm.poolRecycle,
-      );
-    }
+  }
+
+  /**
+   * Run jobs in a pool of slots where the system holds them (Slurm's allocations).
+   *
+   * @param site The system's pool site.
+   */
+  protected usePool(site: PoolSite): void {
+    this.#pool = new PooledJobs(site, this.batchOptions.poolRecycle);
   }
 
   /** The launcher, when jobs run in containers. */
@@ -165,7 +147,7 @@ export class SlurmScheduler extends Scheduler {
     return this.#launcher?.engine ?? null;
   }
 
-  /** `slurm`, or `slurm-<engine>` with an image. */
+  /** `<name>`, or `<name>-<engine>` with an image. */
   override get wrapperSuffix(): string {
     return this.engine ? `${this.name}-${this.engine.name}` : this.name;
   }
@@ -180,25 +162,22 @@ export class SlurmScheduler extends Scheduler {
     return `${this.jobnamePrefix}-${this.workdirKey}-`;
   }
 
-  /** A job is starting until sbatch has taken it (in a pool, until it runs). */
+  /** A job is starting until the system has taken it (in a pool, until it runs). */
   protected override get slotUntilRunning(): boolean {
     return this.#pool !== null;
   }
 
-  /** Arrays take all the jobs submitted at once; single sbatch calls are bounded below. */
+  /** Arrays take all the jobs submitted at once; single submit calls are bounded below. */
   protected override get startingLimit(): number {
     return this.array === false ? this.submissionBatch : Infinity;
   }
 
   /**
-   * The cluster answers, its programs are on PATH, and the image (if any) is there.
+   * The system answers, its programs are on PATH, and the image (if any) is there.
    *
    * @throws {EngineUnavailableError} When not.
    */
   override async prepare(): Promise<void> {
-    if (!findOnPath(this.sbatch)) {
-      throw new EngineUnavailableError(`Slurm's "${this.sbatch}" is not on PATH`);
-    }
     await this.queue.ping();
     this.#left.listContainers();
     await this.#launcher?.ready();
@@ -206,14 +185,21 @@ export class SlurmScheduler extends Scheduler {
 
   /**
    * A job's own image is made ready (pulled once for all that name it); its resources must
-   * be ones Slurm takes.
+   * be ones the system takes.
    *
    * @param job The job.
    */
   override async prepareJob(job: Job): Promise<void> {
     const resources = this.trialResources(job);
     if (resources.gpus === "all") {
-      throw new TypeError(`Job ${job.index}: Slurm needs a number of GPUs, not "all"`);
+      throw new TypeError(
+        `Job ${job.index}: ${this.system.label} needs a number of GPUs, not "all"`,
+      );
+    }
+    try {
+      this.system.resourceKey(resources);
+    } catch (e) {
+      throw new TypeError(`Job ${job.index}: ${(e as Error).message}`);
     }
     if (job.image && !this.#launcher) {
       throw new TypeError(`Job ${job.index}: an image per job needs an image for the run`);
@@ -221,17 +207,17 @@ export class SlurmScheduler extends Scheduler {
     await this.#launcher?.ready(job.image ?? undefined);
   }
 
-  /** The live Slurm jobs of this workdir, which a resumed run may adopt (none in a pool). */
+  /** The live jobs of this workdir, which a resumed run may adopt (none in a pool). */
   override async liveJobIds(): Promise<Set<string> | null> {
     return this.#pool ? null : await this.#left.live();
   }
 
-  /** Keep live Slurm jobs (`jids`) of an earlier run for adoption. */
+  /** Keep live jobs (`jids`) of an earlier run for adoption. */
   override keepForAdoption(jids: ReadonlySet<string>): void {
     this.#left.keep(jids);
   }
 
-  /** Take over Slurm job `jid` that an earlier run left running. */
+  /** Take over job `jid` that an earlier run left running. */
   override adopt(job: Job, jid: string, trial: number): void {
     this.#left.claim(jid);
     super.adopt(job, jid, trial);
@@ -249,7 +235,7 @@ export class SlurmScheduler extends Scheduler {
   }
 
   /**
-   * Cancel what earlier runs of this workdir left in Slurm but what is kept for adoption,
+   * Cancel what earlier runs of this workdir left in the system but what is kept for adoption,
    * and their containers.
    *
    * @returns What was stopped.
@@ -259,7 +245,7 @@ export class SlurmScheduler extends Scheduler {
   }
 
   /**
-   * The container's side and the sbatch options decide a job's result too.
+   * The container's side and the system's options decide a job's result too.
    *
    * @param job The job.
    * @returns The values for the resume hash.
@@ -268,12 +254,12 @@ export class SlurmScheduler extends Scheduler {
     return {
       ...super.jobIdentity(job),
       ...(this.#launcher?.identity(job) ?? {}),
-      slurmOpts: this.slurmOpts,
+      [`${this.system.key}Opts`]: this.system.options,
     };
   }
 
   /**
-   * The Slurm job name: `<prefix>-<8 hex of the workdir>-<index>`.
+   * The job's name in the system: `<prefix>-<8 hex of the workdir>-<index>`.
    *
    * @param job The job.
    * @returns The name.
@@ -300,8 +286,8 @@ export class SlurmScheduler extends Scheduler {
    */
   engineCommand(job: Job): string[] {
     if (!this.#launcher) return ["bash"];
-    // A container that is not a process of its Slurm job (docker, podman) escapes Slurm's
-    // limits: its engine applies them. Apptainer's belong to the job.
+    // A container that is not a process of its batch job (docker, podman) escapes the
+    // system's limits: its engine applies them. Apptainer's belong to the job.
     const contained = !this.#launcher.engine.daemonContainers;
     return this.#launcher.argv(
       job,
@@ -323,24 +309,23 @@ export class SlurmScheduler extends Scheduler {
   }
 
   /**
-   * The batch script, as `--dry-run` shows it.
+   * The job script, as `--dry-run` shows it.
    *
    * @param job The job.
-   * @returns The script and the sbatch command.
+   * @returns The script and the submit command.
    */
   override describeSubmission(job: Job): string {
     if (this.#pool) return this.#pool.describe(job);
-    return `${batchScript(this, job)}# submitted with: ${this.sbatch} --parsable ${
-      join(job.metadir, "job.sbatch")
-    }`;
+    const path = join(job.metadir, this.system.scriptName);
+    return `${batchScript(this, job)}# submitted with: ${this.system.submitArgv(path).join(" ")}`;
   }
 
   /**
-   * Write the job's wrapper and batch script, and submit it: alone, or with the jobs
-   * submitted at the same moment as one array.
+   * Write the job's wrapper and script, and submit it: alone, or with the jobs submitted
+   * at the same moment as one array.
    *
    * @param job The job.
-   * @returns Its Slurm job id (`<array>_<task>` for an array task).
+   * @returns Its job id (an array task's for an array task).
    */
   async submitJob(job: Job): Promise<string> {
     await this.#launcher?.shareMetadir(job);
@@ -361,7 +346,8 @@ export class SlurmScheduler extends Scheduler {
   }
 
   #trial(job: Job, jid: string): Trial {
-    return slurmTrial(job, jid, {
+    return batchTrial(job, jid, {
+      system: this.system,
       queue: this.queue,
       exitReadMs: this.exitReadTimeout * 1000,
       requeued: () => this.requeued(job),
@@ -370,7 +356,7 @@ export class SlurmScheduler extends Scheduler {
   }
 
   /**
-   * Cancel a job (with the others cancelled at once, in one scancel); its trial ends when
+   * Cancel a job (with the others cancelled at once, in one call); its trial ends when
    * the queue says so.
    *
    * @param job The job.
@@ -381,7 +367,7 @@ export class SlurmScheduler extends Scheduler {
   }
 
   /**
-   * Whether Slurm still holds a job.
+   * Whether the system still holds a job.
    *
    * @param jid Its id.
    * @returns `true` while pending or running.
@@ -390,7 +376,7 @@ export class SlurmScheduler extends Scheduler {
     const pooled = this.#pool?.runs(jid);
     if (pooled !== undefined && pooled !== null) return pooled;
     const state = (await this.queue.states([jid]))?.get(jid);
-    return state !== undefined && isLiveState(state);
+    return state !== undefined && this.system.isLive(state);
   }
 
   /**

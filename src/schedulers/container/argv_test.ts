@@ -1,9 +1,9 @@
-import { assert, assertEquals, assertThrows } from "../../tests/assert.ts";
+import { assert, assertEquals, assertThrows } from "../../../tests/assert.ts";
 import { join } from "@std/path";
-import { ContainerScheduler, EngineUnavailableError } from "../../mod.ts";
-import { engineOf } from "../engines/select.ts";
-import { DEFAULT_MOUNTED_WORKDIR, MOUNTED_CWD } from "./container_options.ts";
-import { tempDir } from "../../tests/helpers.ts";
+import { ContainerScheduler, EngineUnavailableError } from "../../../mod.ts";
+import { engineOf } from "../../engines/select.ts";
+import { DEFAULT_MOUNTED_WORKDIR, MOUNTED_CWD } from "./options.ts";
+import { tempDir } from "../../../tests/helpers.ts";
 
 // A stand-in binary: these tests build argv only and never run it.
 async function fakeBin(name: string): Promise<string> {

@@ -1,21 +1,21 @@
 // The container scheduler: each job's wrapper runs in a Docker, Podman or Apptainer container.
 
 import { join } from "@std/path/posix";
-import type { Measure } from "../core/cgroup_script.ts";
-import type { Job } from "../core/job.ts";
-import type { Engine, PullOptions } from "../engines/engine.ts";
-import type { Mount } from "../engines/mounts.ts";
-import { ContainerLauncher } from "./container_launcher.ts";
+import type { Measure } from "../../core/cgroup_script.ts";
+import type { Job } from "../../core/job.ts";
+import type { Engine, PullOptions } from "../../engines/engine.ts";
+import type { Mount } from "../../engines/mounts.ts";
+import { ContainerLauncher } from "./launcher.ts";
 import {
   CONTAINER_OPTION_KEYS,
   type ContainerSchedulerOptions,
   resolveContainerOptions,
-} from "./container_options.ts";
-import { makeTrialCgroup, removeTrialCgroup, resetMemoryPeak } from "../core/cgroups.ts";
-import { WORKDIR_TAG } from "../core/process.ts";
-import { POOL_CHANNELS } from "../core/agent.ts";
-import { PooledJobs, type PoolSite } from "./pooled_jobs.ts";
-import { SpawningScheduler } from "./spawning.ts";
+} from "./options.ts";
+import { makeTrialCgroup, removeTrialCgroup, resetMemoryPeak } from "../../core/cgroups.ts";
+import { WORKDIR_TAG } from "../../core/process.ts";
+import { POOL_CHANNELS } from "../../core/agent.ts";
+import { PooledJobs, type PoolSite } from "../pool/pooled_jobs.ts";
+import { SpawningScheduler } from "../spawning.ts";
 
 /**
  * Runs each job's wrapper in a container: `docker run` / `podman run` with a name and

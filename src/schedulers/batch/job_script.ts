@@ -1,28 +1,28 @@
-// What a job's submission to Slurm writes in its metadir: its batch script (`job.sbatch`)
-// and its variables (`job.env`), and the mark that finds the submission again.
+// What a job's submission to a batch system writes in its metadir: its job script
+// (`job.sbatch`, `job.qsub`) and its variables (`job.env`), and the mark that finds the
+// submission again.
 
 import { join } from "@std/path/posix";
-import { writeJobFile } from "../core/job_files.ts";
-import type { Job } from "../core/job.ts";
-import type { Resources } from "../core/resources.ts";
-import type { ContainerLauncher } from "./container_launcher.ts";
-import { sbatchLines, type SbatchValue, slurmResources } from "./slurm_options.ts";
-import { envFileText, renderBatchScript } from "./slurm_script.ts";
-import { markedComment } from "./slurm_submit.ts";
+import { writeJobFile } from "../../core/job_files.ts";
+import type { Job } from "../../core/job.ts";
+import type { Resources } from "../../core/resources.ts";
+import type { ContainerLauncher } from "../container/launcher.ts";
+import { envFileText, renderBatchScript } from "./script.ts";
+import type { BatchSystem } from "./system.ts";
 
-/** What a job's batch script needs of the Slurm scheduler. */
+/** What a job's script needs of the batch scheduler. */
 export interface JobScriptHost {
+  /** The batch system. */
+  readonly system: BatchSystem;
   /** The workdir. */
   readonly workdir: string;
   /** The run's id. */
   readonly runId: string;
-  /** The sbatch options every job gets. */
-  readonly slurmOpts: Readonly<Record<string, SbatchValue>>;
   /** Variables of every job. */
   readonly envs: Readonly<Record<string, string>>;
   /** The launcher, when jobs run in containers. */
   readonly launcher: ContainerLauncher | null;
-  /** A job's Slurm job name. */
+  /** A job's name in the batch system. */
   jobName(job: Job): string;
   /** A job's container name. */
   containerName(job: Job): string;
@@ -33,8 +33,8 @@ export interface JobScriptHost {
 }
 
 /**
- * A job's submission mark, in its batch script's `--comment`: a submission whose answer
- * the controller lost is found by it, and not made twice.
+ * A job's submission mark (Slurm keeps it in the script's `--comment`): a submission whose
+ * answer the controller lost is found by it, and not made twice.
  *
  * @param runId The run's id.
  * @param job The job.
@@ -45,8 +45,8 @@ export function submissionMark(runId: string, job: Job): string {
 }
 
 /**
- * A job's variables as its batch script exports them: the run's and the job's, in the
- * engine client's form with an image.
+ * A job's variables as its script exports them: the run's and the job's, in the engine
+ * client's form with an image.
  *
  * @param host The scheduler.
  * @param job The job.
@@ -59,7 +59,7 @@ export function jobEnv(host: JobScriptHost, job: Job): Record<string, string> {
 }
 
 /**
- * A job's batch script: its `#SBATCH` lines, then what runs its wrapper.
+ * A job's script: its option lines, then what runs its wrapper.
  *
  * @param host The scheduler.
  * @param job The job.
@@ -71,18 +71,20 @@ export function batchScript(
   job: Job,
   envs: Record<string, string> = jobEnv(host, job),
 ): string {
-  const launcher = host.launcher;
+  const { launcher, system } = host;
   return renderBatchScript({
     index: job.index,
     trial: job.trial,
     workdir: host.workdir,
-    sbatch: sbatchLines({
-      "job-name": host.jobName(job),
-      output: join(job.metadir, "job.sbatch.out"),
-      ...host.slurmOpts,
-      comment: markedComment(host.slurmOpts.comment, submissionMark(host.runId, job)),
-      ...slurmResources(host.trialResources(job)),
-    }),
+    options: system.optionLines(system.jobOptions({
+      name: host.jobName(job),
+      output: join(job.metadir, `${system.scriptName}.out`),
+      mark: submissionMark(host.runId, job),
+      resources: host.trialResources(job),
+    })),
+    restarted: system.restarted,
+    signals: system.stopSignals,
+    stopped: job.stoppedFile,
     launch: host.submissionArgv(job),
     stop: launcher?.engine.stopArgv(host.containerName(job), launcher.remove) ?? null,
     envFile: Object.keys(envs).length ? join(job.metadir, "job.env") : null,
@@ -91,9 +93,9 @@ export function batchScript(
 }
 
 /**
- * Write a job's batch script and its variables. The variables go through a file only its
- * owner reads (mode 0600), not sbatch's environment, so that jobs that differ in them
- * still share arrays.
+ * Write a job's script and its variables. The variables go through a file only its owner
+ * reads (mode 0600), not the submit's environment, so that jobs that differ in them still
+ * share arrays.
  *
  * @param host The scheduler.
  * @param job The job (its wrapper is written).
@@ -103,5 +105,5 @@ export function writeSubmissionFiles(host: JobScriptHost, job: Job): void {
   if (Object.keys(envs).length) {
     writeJobFile(join(job.metadir, "job.env"), envFileText(envs), 0o600);
   }
-  writeJobFile(join(job.metadir, "job.sbatch"), batchScript(host, job, envs));
+  writeJobFile(join(job.metadir, host.system.scriptName), batchScript(host, job, envs));
 }
