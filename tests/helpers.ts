@@ -10,8 +10,8 @@ export { tempDir };
 
 /** The container engines the tests know. */
 export type ContainerEngine = "docker" | "podman" | "apptainer";
-/** The engines the tests know, the Slurm cluster, and the local registry. */
-export type TestEngine = ContainerEngine | "slurm" | "registry";
+/** The engines the tests know, the Slurm cluster, the Grid Engine cell, and the registry. */
+export type TestEngine = ContainerEngine | "slurm" | "sge" | "registry";
 
 const required = new Set(
   (Deno.env.get("XQC_REQUIRE_ENGINES") ?? "").split(",").map((s) => s.trim()).filter(Boolean),
@@ -20,6 +20,7 @@ const ready = new Map<TestEngine, Promise<string | null>>();
 
 async function prepare(engine: TestEngine): Promise<string | null> {
   if (engine === "slurm") return await slurmProblem();
+  if (engine === "sge") return await sgeProblem();
   if (engine === "registry") return await registryProblem();
   return await engineProblem(engine) ?? await ensureImage(engine);
 }
@@ -48,6 +49,18 @@ async function slurmProblem(): Promise<string | null> {
   if ((await run(["sh", "-c", "command -v sbatch"])).code !== 0) return "slurm is not installed";
   const ping = await run(["scontrol", "ping"]);
   return /is UP/.test(ping.out) ? null : `the slurm controller does not answer: ${ping.out.trim()}`;
+}
+
+/**
+ * Why the Grid Engine cell cannot run jobs here (`../shared/cluster/sge-up.sh` starts it).
+ * Its clients need SGE_ROOT and SGE_CELL: the cell's own are set when they are not.
+ */
+async function sgeProblem(): Promise<string | null> {
+  if ((await run(["sh", "-c", "command -v qsub"])).code !== 0) return "qsub is not installed";
+  if (!Deno.env.get("SGE_ROOT")) Deno.env.set("SGE_ROOT", "/var/lib/gridengine");
+  if (!Deno.env.get("SGE_CELL")) Deno.env.set("SGE_CELL", "default");
+  const ping = await run(["qstat", "-xml"]);
+  return ping.code === 0 ? null : `the Grid Engine cell does not answer: ${ping.out.trim()}`;
 }
 
 /**

@@ -57,6 +57,7 @@ export abstract class BatchScheduler extends Scheduler {
   #pool: PooledJobs | null = null;
   #batches: Batches = new Batches(this);
   #left: Leftovers = new Leftovers(this);
+  #refusals = new Map<string, Promise<string | null>>();
 
   /**
    * Make a batch scheduler (the system is asked in `prepare()`, before the first job).
@@ -196,10 +197,17 @@ export abstract class BatchScheduler extends Scheduler {
         `Job ${job.index}: ${this.system.label} needs a number of GPUs, not "all"`,
       );
     }
+    let key: string;
     try {
-      this.system.resourceKey(resources);
+      key = this.system.resourceKey(resources);
     } catch (e) {
       throw new TypeError(`Job ${job.index}: ${(e as Error).message}`);
+    }
+    // Asked once for each kind of limits, before anything is submitted.
+    if (!this.#refusals.has(key)) this.#refusals.set(key, this.system.refusal(resources));
+    const refusal = await this.#refusals.get(key);
+    if (refusal) {
+      throw new TypeError(`Job ${job.index}: ${this.system.label} refuses it: ${refusal}`);
     }
     if (job.image && !this.#launcher) {
       throw new TypeError(`Job ${job.index}: an image per job needs an image for the run`);

@@ -62,6 +62,12 @@ export interface BatchSystem {
   arrayOptions(count: number, forks: number): Record<string, BatchValue>;
   /** The key of a job's limits: jobs with equal keys may share an array. */
   resourceKey(resources: Resources): string;
+  /**
+   * Why the system would refuse a job of these limits with the run's options (a queue or
+   * parallel environment it lacks), asked before anything is submitted; `null` when it
+   * would take it, or when the system cannot tell.
+   */
+  refusal(resources: Resources): Promise<string | null>;
   /** The command that submits a script. */
   submitArgv(path: string): string[];
   /** The id a submit printed (an array's id for an array), or `null`. */

@@ -93,6 +93,25 @@ export class SgeSystem implements BatchSystem {
     return JSON.stringify(sgeResources(resources, this.#programs));
   }
 
+  /**
+   * `qsub -w v` of the run's options and these limits (a job that runs `true`, verified,
+   * never submitted): qsub's own words for a queue, parallel environment or resource the
+   * cell lacks, or more slots than it has.
+   */
+  async refusal(resources: Resources): Promise<string | null> {
+    const lines = this.optionLines({ ...this.options, ...sgeResources(resources, this.#programs) });
+    const args = lines.flatMap((line) => line.slice(3).split(/\s+/));
+    const out = await runCommand(
+      [this.#programs.qsub, "-w", "v", ...args, "-b", "y", "/bin/true"],
+      { deadlineMs: 60_000 },
+    );
+    if (out.code === 0) return null;
+    const said = `${out.stdout}\n${out.stderr}`.split("\n").map((line) => line.trim())
+      .filter((line) => line && line !== "Exiting.");
+    if (said.some((line) => UNANSWERED.test(line))) return null;
+    return said.join("; ") || `qsub -w v failed (${out.code})`;
+  }
+
   /** `qsub -terse <script>`. */
   submitArgv(path: string): string[] {
     return [this.#programs.qsub, "-terse", path];

@@ -128,6 +128,11 @@ export class SlurmSystem implements BatchSystem {
     return JSON.stringify(slurmResources(resources));
   }
 
+  /** Slurm's refusals come at submission (sbatch checks the options it is given). */
+  refusal(_resources: Resources): Promise<string | null> {
+    return Promise.resolve(null);
+  }
+
   /** `sbatch --parsable <script>`. */
   submitArgv(path: string): string[] {
     return [this.#programs.sbatch, "--parsable", path];
