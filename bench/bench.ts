@@ -8,16 +8,18 @@ import { median, timed } from "./measure.ts";
 import { benchPool, type PoolResult, poolTable } from "./pool.ts";
 import { benchPoolScale, type PoolScaleResult, poolScaleTable } from "./pool_scale.ts";
 import { benchSlurm, slurmAnswers, type SlurmResult, slurmTable } from "./slurm.ts";
+import { benchSge, sgeAnswers, type SgeResult, sgeTable } from "./sge.ts";
 
 const HELP =
   `Usage: deno task bench [--jobs N] [--forks F] [--pairs P] [--engines a,b] [--scale N,M]
-                       [--slurm-jobs N] [--pool-jobs N] [--pool-rounds R] [--no-pool]
+                       [--slurm-jobs N] [--sge-jobs N] [--pool-jobs N] [--pool-rounds R] [--no-pool]
                        [--no-scale] [--pool-scale N] [--json] [--no-write]
   --jobs N        jobs per engine run (default 40)
   --forks F       jobs at once (default 4)
   --pairs P       bare/xqc pairs per engine, alternated (default 3)
-  --engines LIST  docker,podman,apptainer,local,slurm (default: those that answer, and local)
+  --engines LIST  docker,podman,apptainer,local,slurm,sge (default: those that answer, and local)
   --slurm-jobs N  jobs per Slurm run, all submitted at once (default 200)
+  --sge-jobs N    jobs per Grid Engine run, all submitted at once (default 100)
   --pool-jobs N   jobs per pool run, against a container a job (default 200)
   --pool-rounds R pool runs (N and 2N jobs, with their one-container rows) per pair (default 3)
   --no-pool       skip the pool rows
@@ -35,6 +37,7 @@ interface Flags {
   engines?: string;
   scale: string;
   "slurm-jobs": string;
+  "sge-jobs": string;
   "pool-jobs": string;
   "pool-rounds": string;
   "no-pool": boolean;
@@ -53,6 +56,7 @@ const flags = parseArgs(Deno.args, {
     "engines",
     "scale",
     "slurm-jobs",
+    "sge-jobs",
     "pool-jobs",
     "pool-rounds",
     "pool-scale",
@@ -64,6 +68,7 @@ const flags = parseArgs(Deno.args, {
     pairs: "3",
     scale: "1000,10000",
     "slurm-jobs": "200",
+    "sge-jobs": "100",
     "pool-jobs": "200",
     "pool-rounds": "3",
   },
@@ -252,14 +257,16 @@ async function benchScale(count: number, dir: string): Promise<ScaleResult> {
 const dir = await Deno.makeTempDir({ prefix: "xqc-bench-" });
 const wanted: string[] = flags.engines
   ? flags.engines.split(",")
-  : ["docker", "podman", "apptainer", "local", "slurm"];
+  : ["docker", "podman", "apptainer", "local", "slurm", "sge"];
 const engines: Engine[] = [];
-for (const engine of wanted.filter((e) => e !== "slurm") as Engine[]) {
+for (const engine of wanted.filter((e) => e !== "slurm" && e !== "sge") as Engine[]) {
   if (await answers(engine)) engines.push(engine);
   else log(`${engine} skipped: it does not answer or has no image`);
 }
 const withSlurm = wanted.includes("slurm") && await slurmAnswers();
 if (wanted.includes("slurm") && !withSlurm) log("slurm skipped: the cluster does not answer");
+const withSge = wanted.includes("sge") && await sgeAnswers();
+if (wanted.includes("sge") && !withSge) log("sge skipped: the cell does not answer");
 
 const startupTimes: number[] = [];
 for (let i = 0; i < 5; i++) {
@@ -295,6 +302,10 @@ if (withSlurm) {
     log,
   });
 }
+let sge: SgeResult | null = null;
+if (withSge) {
+  sge = await benchSge({ jobs: Number(flags["sge-jobs"]), pairs: PAIRS, dir, xqc: XQC, log });
+}
 const scale: ScaleResult[] = [];
 if (!flags["no-scale"]) {
   for (const count of flags.scale.split(",").map(Number)) scale.push(await benchScale(count, dir));
@@ -326,6 +337,7 @@ const machine = {
   apptainer: await version(["apptainer", "--version"]),
   parallel: (await version(["parallel", "--version"])).replace(/^n\/a$/, "no GNU parallel"),
   slurm: await version(["sinfo", "-V"]),
+  sge: withSge ? "Son of Grid Engine" : "n/a",
 };
 const report = {
   machine,
@@ -333,6 +345,7 @@ const report = {
   engines: results,
   pools,
   slurm,
+  sge,
   scale,
   poolScale,
 };
@@ -365,7 +378,7 @@ else {
   console.log(
     `${table}\n\n${pools.length ? poolTable(pools) + "\n\n" : ""}${
       slurm ? slurmTable(slurm) + "\n\n" : ""
-    }${scaleTable}${
+    }${sge ? sgeTable(sge) + "\n\n" : ""}${scaleTable}${
       poolScale.length ? "\n\n" + poolScaleTable(poolScale) : ""
     }\n\nxqc start-up: ${report.startupMs} ms`,
   );
@@ -429,6 +442,16 @@ ${slurmTable(slurm)}
 
 `
       : ""
+  }${
+    sge
+      ? `Grid Engine (${machine.sge}): ${sge.jobs} trivial jobs submitted at once, as a bare loop of
+\`qsub -b y true\` that then waits until \`qstat\` lists none of them (polling every 0.2 s), as
+\`xqc run --scheduler sge\` (one qsub a job) and with \`--sge-array\`, alternated.
+
+${sgeTable(sge)}
+
+`
+      : ""
   }${scaleTable}${poolScale.length ? "\n\n" + poolScaleTable(poolScale) : ""}
 
 \`xqc --version\` start-up: ${report.startupMs} ms (median of 5).
@@ -450,6 +473,12 @@ Raw times (ms): ${
       ? `; slurm bare ${slurm.bareMs.join("/")}, xqc ${slurm.xqcMs.join("/")}, arrays ${
         slurm.arrayMs.join("/")
       }, pool ${slurm.poolMs.join("/")}`
+      : ""
+  }${
+    sge
+      ? `; sge bare ${sge.bareMs.join("/")}, xqc ${sge.xqcMs.join("/")}, arrays ${
+        sge.arrayMs.join("/")
+      }`
       : ""
   }
 `;

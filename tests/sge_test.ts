@@ -383,3 +383,43 @@ testOn(
     await waitFor("no Grid Engine job", async () => (await liveSgeJobs(workdir)).length === 0);
   },
 );
+
+testOn(
+  "sge",
+  "a crashed run's Grid Engine jobs: --resume adopts the live one; xqc kill deletes what is left",
+  async () => {
+    const dir = await tempDir();
+    const workdir = join(dir, "wd");
+    await Deno.writeTextFile(join(dir, "jobs"), "sleep 8; echo slow\nsleep 97.5\n");
+    const argv = ["run", "--scheduler", "sge", "-n", "2", "-w", workdir, "-j", join(dir, "jobs")];
+    const first = startXqc(argv, dir);
+    await untilRunning(workdir, 2);
+    const jids = [0, 1].map((i) => readJobFile(workdir, i, "job.jid"));
+    first.kill("SIGKILL");
+    await finish(first);
+    // The jobs outlive the run; a resumed run takes the slow one over under its id.
+    await Deno.writeTextFile(join(dir, "jobs"), "sleep 8; echo slow\n");
+    const resumed = await xqc([...argv, "--resume"]);
+    assertEquals(resumed.code, 0, resumed.stderr);
+    assertEquals(await readJobFile(workdir, 0, "job.jid"), await jids[0]);
+    assertEquals(await readJobFile(workdir, 0, "job.stdout"), "slow\n");
+    // The job no fed job took was deleted when feeding ended.
+    const other = (await jids[1]).trim();
+    await waitFor(
+      "the other job deleted",
+      async () => !(await sh(["qstat"])).includes(` ${other} `),
+    );
+    // A crash again, then xqc kill: nothing is left in qstat.
+    const third = startXqc(
+      ["run", "--scheduler", "sge", "-w", workdir, "--", "sleep", "96.5"],
+      dir,
+    );
+    await untilRunning(workdir, 1);
+    third.kill("SIGKILL");
+    await finish(third);
+    const killed = await xqc(["kill", "-w", workdir]);
+    assertEquals(killed.code, 0, killed.stderr);
+    assertStringIncludes(killed.stderr + killed.stdout, "sge job");
+    await waitFor("no Grid Engine job", async () => (await liveSgeJobs(workdir)).length === 0);
+  },
+);
