@@ -241,3 +241,45 @@ export async function slurmJobsOf(
       return { name, state, live: SLURM_LIVE.includes(state) };
     });
 }
+
+/**
+ * Wait until a run's jobs reach a count of RUNNING in its Kv state.
+ *
+ * @param workdir The run's workdir.
+ * @param count How many.
+ * @param ms How long at most.
+ */
+export async function untilRunning(workdir: string, count: number, ms = 60_000): Promise<void> {
+  await waitFor(`${count} job(s) running in ${workdir}`, async () => {
+    const state = await readState(workdir).catch(() => null);
+    return (state?.jobs.filter((j) => j.status === "RUNNING").length ?? 0) >= count;
+  }, ms);
+}
+
+/**
+ * A program that logs each call and runs the real one (to count a cluster's status and
+ * cancel calls).
+ *
+ * @param program The real program, on PATH.
+ * @param dir Where the wrapper and its log go.
+ * @returns The wrapper's path, and how many times it was called.
+ */
+export async function counted(
+  program: string,
+  dir: string,
+): Promise<{ path: string; calls(): number }> {
+  const path = join(dir, `counted-${program}`);
+  const log = join(dir, `${program}.calls`);
+  await Deno.writeTextFile(path, `#!/bin/sh\necho "$*" >>${log}\nexec ${program} "$@"\n`);
+  await Deno.chmod(path, 0o755);
+  return {
+    path,
+    calls: () => {
+      try {
+        return Deno.readTextFileSync(log).split("\n").filter(Boolean).length;
+      } catch {
+        return 0;
+      }
+    },
+  };
+}

@@ -9,11 +9,13 @@ import { finish, startXqc, xqc } from "./cli_helpers.ts";
 import {
   checkEngines,
   containersOf,
+  counted,
   readJobFile,
   sh,
   tempDir,
   TEST_IMAGE,
   testOn,
+  untilRunning,
   waitFor,
 } from "./helpers.ts";
 import { readState } from "../mod.ts";
@@ -27,32 +29,6 @@ async function liveSgeJobs(workdir: string): Promise<string[]> {
   const ids = new Set(state?.jobs.map((j) => j.jid.split(".")[0]) ?? []);
   ids.delete("");
   return out.split("\n").filter((line) => ids.has(line.trim().split(/\s+/)[0]));
-}
-
-/** Wait until a run's jobs reach a count of RUNNING in its Kv state. */
-async function untilRunning(workdir: string, count: number, ms = 60_000): Promise<void> {
-  await waitFor(`${count} Grid Engine job(s) running`, async () => {
-    const state = await readState(workdir).catch(() => null);
-    return (state?.jobs.filter((j) => j.status === "RUNNING").length ?? 0) >= count;
-  }, ms);
-}
-
-/** A program that logs each call and runs the real one (to count qstat and qdel). */
-async function counted(program: string, dir: string): Promise<{ path: string; calls(): number }> {
-  const path = join(dir, `counted-${program}`);
-  const log = join(dir, `${program}.calls`);
-  await Deno.writeTextFile(path, `#!/bin/sh\necho "$*" >>${log}\nexec ${program} "$@"\n`);
-  await Deno.chmod(path, 0o755);
-  return {
-    path,
-    calls: () => {
-      try {
-        return Deno.readTextFileSync(log).split("\n").filter(Boolean).length;
-      } catch {
-        return 0;
-      }
-    },
-  };
 }
 
 testOn(

@@ -12,6 +12,7 @@ import {
   tempDir,
   TEST_IMAGE,
   testOn,
+  untilRunning,
   waitFor,
 } from "./helpers.ts";
 import { readState } from "../mod.ts";
@@ -21,13 +22,6 @@ await checkEngines("slurm", "docker");
 /** A workdir's Slurm jobs that still hold their place. */
 async function liveJobs(workdir: string) {
   return (await slurmJobsOf(workdir)).filter((job) => job.live);
-}
-
-async function untilRunning(workdir: string): Promise<void> {
-  await waitFor("the job running", async () => {
-    const state = await readState(workdir).catch(() => null);
-    return state?.jobs[0]?.status === "RUNNING";
-  }, 60_000);
 }
 
 testOn(
@@ -56,7 +50,7 @@ testOn(
       stderr: "piped",
     }).spawn();
     try {
-      await untilRunning(workdir);
+      await untilRunning(workdir, 1);
       const kill = await xqc(["kill", "-w", workdir]);
       assertEquals(kill.code, 2, kill.stderr);
       assertStringIncludes(kill.stderr, `process ${other.pid} on host xqc-other-host`);
@@ -104,7 +98,7 @@ testOn(
       "sleep",
       "120",
     ]);
-    await untilRunning(workdir);
+    await untilRunning(workdir, 1);
     child.kill("SIGKILL");
     await finish(child);
     // This host has no docker: its programs are hidden in a mount namespace of xqc kill's.

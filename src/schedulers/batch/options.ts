@@ -2,6 +2,7 @@
 
 import { checkBoolean, checkInteger, checkNumber } from "../../core/options.ts";
 import type { ContainerSchedulerOptions } from "../container/options.ts";
+import type { BatchOptions } from "./system.ts";
 
 /** Options of a batch scheduler: the base options, an optional container, and these. */
 export interface BatchSchedulerOptions extends Omit<ContainerSchedulerOptions, "image"> {
@@ -69,4 +70,40 @@ export function resolveBatchOptions(options: BatchSchedulerOptions): ResolvedBat
     pool,
     poolRecycle,
   };
+}
+
+/**
+ * A batch system's options, one item each, checked: a name `name` takes, and a value that is
+ * a string or number (its text), `true` (a bare flag), `false` (left out) or a list of those
+ * (the option once per item), without a line break.
+ *
+ * @param options The options.
+ * @param system The system's name, for messages.
+ * @param name What an option's name must match.
+ * @returns `[key, text or true]` in the options' order.
+ * @throws {TypeError} For a bad name or value.
+ */
+export function optionItems(
+  options: BatchOptions,
+  system: string,
+  name: RegExp,
+): [string, string | true][] {
+  const items: [string, string | true][] = [];
+  for (const [key, value] of Object.entries(options)) {
+    if (!name.test(key)) throw new TypeError(`${system} option "${key}" is not an option name`);
+    for (const item of Array.isArray(value) ? value : [value]) {
+      if (item === false) continue;
+      if (item === true) {
+        items.push([key, true]);
+        continue;
+      }
+      if (typeof item !== "string" && typeof item !== "number") {
+        throw new TypeError(`${system} option "${key}" must be a string, number, true or a list`);
+      }
+      const text = String(item);
+      if (/[\n\r]/.test(text)) throw new TypeError(`${system} option "${key}" holds a line break`);
+      items.push([key, text]);
+    }
+  }
+  return items;
 }

@@ -3,7 +3,7 @@
 import { checkString } from "../../core/options.ts";
 import type { Resources } from "../../core/resources.ts";
 import type { BatchOptions, BatchValue } from "../batch/system.ts";
-import type { BatchSchedulerOptions } from "../batch/options.ts";
+import { type BatchSchedulerOptions, optionItems } from "../batch/options.ts";
 
 /** Options of {@linkcode SgeScheduler}: the base options, an optional container, and Grid Engine's. */
 export interface SgeSchedulerOptions extends BatchSchedulerOptions {
@@ -82,30 +82,8 @@ export function splitSgeOptions(
  * ```
  */
 export function qsubLines(options: BatchOptions): string[] {
-  const lines: string[] = [];
-  for (const [key, value] of Object.entries(options)) {
-    if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(key)) {
-      throw new TypeError(`Grid Engine option "${key}" is not an option name`);
-    }
-    for (const item of Array.isArray(value) ? value : [value]) {
-      if (item === false) continue;
-      if (item === true) {
-        lines.push(`#$ -${key}`);
-        continue;
-      }
-      if (typeof item !== "string" && typeof item !== "number") {
-        throw new TypeError(
-          `Grid Engine option "${key}" must be a string, number, true or a list`,
-        );
-      }
-      const text = String(item);
-      if (/[\n\r]/.test(text)) {
-        throw new TypeError(`Grid Engine option "${key}" holds a line break`);
-      }
-      lines.push(`#$ -${key} ${text}`);
-    }
-  }
-  return lines;
+  return optionItems(options, "Grid Engine", /^[A-Za-z][A-Za-z0-9_]*$/)
+    .map(([key, text]) => text === true ? `#$ -${key}` : `#$ -${key} ${text}`);
 }
 
 /** The Grid Engine options, checked, with their defaults. */

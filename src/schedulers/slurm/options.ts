@@ -3,7 +3,7 @@
 import { checkString } from "../../core/options.ts";
 import type { Resources } from "../../core/resources.ts";
 import type { BatchValue } from "../batch/system.ts";
-import type { BatchSchedulerOptions } from "../batch/options.ts";
+import { type BatchSchedulerOptions, optionItems } from "../batch/options.ts";
 
 /** A value of an sbatch option: a value, a bare flag (`true`), or a list (the flag repeated). */
 export type SbatchValue = BatchValue;
@@ -75,28 +75,11 @@ export function sbatchLines(options: Readonly<Record<string, SbatchValue>>): str
  * @throws {TypeError} For a bad name or value.
  */
 export function slurmFlags(options: Readonly<Record<string, SbatchValue>>): string[][] {
-  const lines: string[][] = [];
-  for (const [key, value] of Object.entries(options)) {
-    if (!/^[A-Za-z][A-Za-z0-9_-]*$/.test(key)) {
-      throw new TypeError(`Slurm option "${key}" is not an option name`);
-    }
+  return optionItems(options, "Slurm", /^[A-Za-z][A-Za-z0-9_-]*$/).map(([key, text]) => {
     const name = key.replaceAll("_", "-");
     const flag = name.length === 1 ? `-${name}` : `--${name}`;
-    for (const item of Array.isArray(value) ? value : [value]) {
-      if (item === false) continue;
-      if (item === true) {
-        lines.push([flag]);
-        continue;
-      }
-      if (typeof item !== "string" && typeof item !== "number") {
-        throw new TypeError(`Slurm option "${key}" must be a string, number, true or a list`);
-      }
-      const text = String(item);
-      if (/[\n\r]/.test(text)) throw new TypeError(`Slurm option "${key}" holds a line break`);
-      lines.push(name.length === 1 ? [flag, text] : [`${flag}=${text}`]);
-    }
-  }
-  return lines;
+    return text === true ? [flag] : name.length === 1 ? [flag, text] : [`${flag}=${text}`];
+  });
 }
 
 /** The Slurm options, checked, with their defaults. */
