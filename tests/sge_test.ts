@@ -399,3 +399,28 @@ testOn(
     await waitFor("no Grid Engine job", async () => (await liveSgeJobs(workdir)).length === 0);
   },
 );
+
+testOn("sge", "a waiting Grid Engine job deleted from outside: rc -3 within seconds", async () => {
+  const dir = await tempDir();
+  const workdir = join(dir, "wd");
+  // A held job (-h) waits until released: it is deleted before it ever runs.
+  const child = startXqc(
+    ["run", "--scheduler", "sge", "--sge-opt", "h", "-w", workdir, "--json", "--", "true"],
+    dir,
+  );
+  await waitFor("the job id", async () => {
+    try {
+      return /^\d+$/.test((await readJobFile(workdir, 0, "job.jid")).trim());
+    } catch {
+      return false;
+    }
+  });
+  const deleted = performance.now();
+  await sh(["qdel", (await readJobFile(workdir, 0, "job.jid")).trim()]);
+  const result = await finish(child);
+  const seconds = (performance.now() - deleted) / 1000;
+  assertEquals(result.code, 1, result.stderr);
+  assertEquals(JSON.parse(result.stdout).jobs[0].rc, -3);
+  assertStringIncludes(await readJobFile(workdir, 0, "job.stderr"), "deleted before it ran");
+  assert(seconds < 60, `the run took ${seconds.toFixed(0)} s to see the job gone`);
+});

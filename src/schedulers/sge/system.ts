@@ -20,6 +20,9 @@ import { errorReason, parseQacct, parseQstatXml, parseQsubTerse } from "./qstat.
 const UNANSWERED =
   /unable to contact qmaster|can't contact qmaster|commlib error|failed receiving gdi request|got no connection|timed out|connection refused/i;
 
+/** How long qacct may not know a job that left the queue before it counts as never run. */
+const UNACCOUNTED_MS = 15_000;
+
 function asList(value: BatchValue | undefined): (string | number)[] {
   if (value === undefined || typeof value === "boolean") return [];
   return Array.isArray(value) ? [...value] : [value as string | number];
@@ -47,6 +50,7 @@ export class SgeSystem implements BatchSystem {
   readonly cancelEnded = /does not exist|not found/i;
   #programs: ResolvedSgeOptions;
   #user: string | null = null;
+  #unaccounted = new Map<string, number>();
 
   /**
    * Grid Engine with these programs and options.
@@ -204,15 +208,25 @@ export class SgeSystem implements BatchSystem {
 
   /**
    * qacct's record: a job Grid Engine failed (`failed` not 0) or killed by a signal
-   * (`exit_status` above 128) is lost; `null` when it has no record yet or the job ended
-   * by itself.
+   * (`exit_status` above 128) is lost; so is one qacct has not heard of for
+   * {@linkcode UNACCOUNTED_MS} (deleted before it ran: it has no record, ever). `null` when
+   * the job ended by itself, or may have (its record is a second or two late).
    */
   async verdict(jid: string): Promise<string | null> {
     const [id, task] = jid.split(".");
     const out = await runCommand([this.#programs.qacct, "-j", id], { deadlineMs: 30_000 });
-    if (out.code !== 0) return null;
-    const record = parseQacct(out.stdout, task === undefined ? null : Number(task));
-    if (!record) return null;
+    const record = out.code === 0
+      ? parseQacct(out.stdout, task === undefined ? null : Number(task))
+      : null;
+    if (!record) {
+      if (!/not found/i.test(out.stderr + out.stdout)) return null;
+      const first = this.#unaccounted.get(jid) ?? Date.now();
+      this.#unaccounted.set(jid, first);
+      if (Date.now() - first < UNACCOUNTED_MS) return null;
+      this.#unaccounted.delete(jid);
+      return "Grid Engine has no record of it running (qacct): it was deleted before it ran";
+    }
+    this.#unaccounted.delete(jid);
     if (record.failed !== "0") return `Grid Engine says it failed: ${record.failed}`;
     if (record.exitStatus !== null && record.exitStatus > 128) {
       return `Grid Engine says its script was killed (exit_status ${record.exitStatus})`;
