@@ -405,16 +405,21 @@ Deno.test("Xqute: while the run runs, feed waits as long as QUEUE_AHEAD jobs wai
   const workdir = await tempDir();
   const gate = join(workdir, "gate");
   const xq = new Xqute({ workdir, forks: 1, handleSignals: false });
-  await xq.feed(`while [ ! -e ${gate} ]; do sleep 0.05; done`);
+  // At most 30 s, whatever happens to the test.
+  await xq.feed(`for i in $(seq 600); do [ -e ${gate} ] && break; sleep 0.05; done`);
   await xq.runUntilComplete({ keepFeeding: true });
   const feeds = Array.from({ length: QUEUE_AHEAD + 10 }, () => xq.feed("true"));
-  // One job runs, the dispatch holds the next until a fork is free, QUEUE_AHEAD wait.
-  for (let i = 0; i < 200 && xq.jobs.length < QUEUE_AHEAD + 2; i++) await delay(50);
-  await delay(300);
-  assertEquals(xq.jobs.length, QUEUE_AHEAD + 2);
-  // A stop wakes the feeds that wait: they are refused, not left hanging.
   const settled = Promise.allSettled(feeds);
-  await xq.cancel("SIGTERM");
+  try {
+    // One job runs, the dispatch holds the next until a fork is free, QUEUE_AHEAD wait.
+    for (let i = 0; i < 200 && xq.jobs.length < QUEUE_AHEAD + 2; i++) await delay(50);
+    await delay(300);
+    assertEquals(xq.jobs.length, QUEUE_AHEAD + 2);
+  } finally {
+    // A stop wakes the feeds that wait: they are refused, not left hanging.
+    await xq.cancel("SIGTERM");
+    await Deno.writeTextFile(gate, "");
+  }
   const results = await settled;
   assertEquals(results.filter((r) => r.status === "rejected").length, 9);
   const summary = await xq.stopFeeding();
