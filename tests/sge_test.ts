@@ -154,26 +154,16 @@ testOn("sge", "bad input on Grid Engine: exit 2 with one line, nothing submitted
 
 testOn("sge", "a cell that does not answer: exit 3, nothing started", async () => {
   const dir = await tempDir();
-  const qstat = join(dir, "qstat");
-  await Deno.writeTextFile(
-    qstat,
-    "#!/bin/sh\necho 'error: commlib error: got select error (Connection refused)' >&2\nexit 1\n",
-  );
-  await Deno.chmod(qstat, 0o755);
   const workdir = join(dir, "wd");
-  const result = await xqc([
-    "run",
-    "--scheduler",
-    "sge",
-    "--qstat",
-    qstat,
-    "-w",
-    workdir,
-    "--",
-    "true",
-  ]);
+  // The real clients, sent to a port where no qmaster listens.
+  const result = await xqc(["run", "--scheduler", "sge", "-w", workdir, "--", "true"], {
+    env: { SGE_QMASTER_PORT: "1" },
+  });
   assertEquals(result.code, 3, result.stderr);
   assertStringIncludes(result.stderr, "The Grid Engine cell does not answer");
+  assertStringIncludes(result.stderr, "qmaster");
+  const state = await readState(workdir).catch(() => null);
+  assertEquals(state?.jobs ?? [], [], "a job was fed");
 });
 
 testOn(
