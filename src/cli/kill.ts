@@ -4,7 +4,7 @@
 import { delay } from "@std/async/delay";
 import { markRunStopped, readRunRecord } from "../core/state_view.ts";
 import { liveRunElsewhere, lockOwner, onAnotherHost, type RunHolder } from "../core/workdir.ts";
-import { reapWorkdir } from "../run/reap.ts";
+import { clusterOf, reapWorkdir } from "../run/reap.ts";
 import { existingWorkdir, parseFlags } from "./flags.ts";
 import { HELP } from "./help.ts";
 import type { Io } from "./io.ts";
@@ -67,11 +67,7 @@ async function stopElsewhere(
 ): Promise<number> {
   const where = `process ${run.pid} on host ${run.host}`;
   const record = await readRunRecord(workdir).catch(() => null);
-  const system = record?.scheduler.startsWith("slurm")
-    ? "Slurm"
-    : record?.scheduler.startsWith("sge")
-    ? "Grid Engine"
-    : null;
+  const system = clusterOf(record)?.label ?? null;
   if (!force || !system) {
     io.err(
       `xqc: the run of ${workdir} is the run of ${where}; stop it there` +

@@ -5,6 +5,7 @@ import type { Logger } from "../core/logger.ts";
 import type { RunSummary } from "../core/summary.ts";
 import { SIGNAL_EXIT_CODES } from "../run/signals.ts";
 import { Xqute } from "../run/xqute.ts";
+import { BatchScheduler } from "../schedulers/batch/scheduler.ts";
 import { formatDuration } from "./duration.ts";
 import { HELP } from "./help.ts";
 import type { Io } from "./io.ts";
@@ -91,7 +92,7 @@ export async function commandRun(args: string[], io: Io): Promise<number> {
   // cluster gets them all at once instead, so that they can go in arrays; and jobs with
   // their own images all come first, so that a pull that fails stops the run before any starts.
   const ownImages = request.jobs.some((job) => job.image !== undefined);
-  const cluster = xq.scheduler.name === "slurm" || xq.scheduler.name === "sge";
+  const cluster = xq.scheduler instanceof BatchScheduler;
   const upFront = cluster || ownImages ? request.jobs.length : 1;
   for (const job of request.jobs.slice(0, upFront)) await feed(job);
   let summary: RunSummary;

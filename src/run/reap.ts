@@ -7,6 +7,22 @@ import { SlurmScheduler } from "../schedulers/slurm/scheduler.ts";
 import { SgeScheduler } from "../schedulers/sge/scheduler.ts";
 import type { Scheduler } from "../schedulers/scheduler.ts";
 
+/** The batch systems a run record may name (by the start of its scheduler's name). */
+const CLUSTERS = [
+  { prefix: "slurm", Cluster: SlurmScheduler, label: "Slurm" },
+  { prefix: "sge", Cluster: SgeScheduler, label: "Grid Engine" },
+] as const;
+
+/**
+ * The batch system of a run, if it ran on one.
+ *
+ * @param run The run's record.
+ * @returns Its scheduler class and its name in messages, or `null`.
+ */
+export function clusterOf(run: RunRecord | null): (typeof CLUSTERS)[number] | null {
+  return CLUSTERS.find((c) => run?.scheduler.startsWith(c.prefix)) ?? null;
+}
+
 /**
  * The scheduler a run record names, made only to find and stop that run's leftovers.
  *
@@ -17,11 +33,7 @@ import type { Scheduler } from "../schedulers/scheduler.ts";
  */
 function schedulerOf(workdir: string, run: RunRecord | null, clusterOnly: boolean): Scheduler {
   const jobnamePrefix = run?.jobnamePrefix ?? undefined;
-  const Cluster = run?.scheduler.startsWith("slurm")
-    ? SlurmScheduler
-    : run?.scheduler.startsWith("sge")
-    ? SgeScheduler
-    : null;
+  const Cluster = clusterOf(run)?.Cluster;
   if (run && Cluster) {
     const image = run.image && run.bin && !clusterOnly ? { image: run.image, bin: run.bin } : {};
     try {
