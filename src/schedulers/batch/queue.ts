@@ -92,10 +92,8 @@ export class BatchQueue {
   async #list(): Promise<QueueEntry[] | null> {
     this.calls++;
     const jobs = await this.#system.list();
-    if (!jobs) {
-      if (!this.#failing) {
-        this.#options.logger.warn(`${this.#system.label}: listing the queue failed`);
-      }
+    if (!Array.isArray(jobs)) {
+      if (!this.#failing) this.#options.logger.warn(jobs.failed);
       this.#failing = true;
       return null;
     }

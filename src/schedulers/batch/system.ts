@@ -76,8 +76,8 @@ export interface BatchSystem {
   taskJid(id: string, i: number): string;
   /** The id of a submission by its mark (or its name), when the queue holds one. */
   submittedAs(mark: string, name: string): Promise<string | null>;
-  /** Every job of this user in the queue, or `null` when the system did not answer. */
-  list(): Promise<QueueEntry[] | null>;
+  /** Every job of this user in the queue, or what the client said when it failed. */
+  list(): Promise<QueueEntry[] | { failed: string }>;
   /** The command that cancels jobs. */
   cancelArgv(jids: readonly string[]): string[];
   /** Check that the programs are here and the system answers (EngineUnavailableError). */

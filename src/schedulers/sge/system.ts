@@ -134,17 +134,17 @@ export class SgeSystem implements BatchSystem {
   /** A live job of the submission's name (a job's name is its own in the run). */
   async submittedAs(_mark: string, name: string): Promise<string | null> {
     const jobs = await this.list();
-    const found = jobs?.find((job) => job.name === name);
+    const found = Array.isArray(jobs) ? jobs.find((job) => job.name === name) : undefined;
     return found ? found.jid.split(".")[0] : null;
   }
 
   /** `qstat -xml -u <user>`: pending and running jobs, a task an entry. */
-  async list(): Promise<QueueEntry[] | null> {
+  async list(): Promise<QueueEntry[] | { failed: string }> {
     const user = await this.#whoami();
     const out = await runCommand([this.#programs.qstat, "-xml", "-u", user], {
       deadlineMs: 60_000,
     });
-    if (out.code !== 0) return null;
+    if (out.code !== 0) return { failed: `qstat failed: ${out.stderr.trim()}` };
     return parseQstatXml(out.stdout);
   }
 

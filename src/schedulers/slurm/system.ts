@@ -169,12 +169,12 @@ export class SlurmSystem implements BatchSystem {
    * `squeue -h --me -t all -o %i|%j|%T`: array tasks that still wait are one line
    * (`12_[3-9%2]`), expanded here.
    */
-  async list(): Promise<QueueEntry[] | null> {
+  async list(): Promise<QueueEntry[] | { failed: string }> {
     const out = await runCommand(
       [this.#programs.squeue, "-h", "--me", "-t", "all", "-o", "%i|%j|%T"],
       { deadlineMs: 60_000 },
     );
-    if (out.code !== 0) return null;
+    if (out.code !== 0) return { failed: `squeue failed: ${out.stderr.trim()}` };
     const jobs: QueueEntry[] = [];
     for (const line of out.stdout.split("\n")) {
       const [jid, name, state] = line.trim().split("|");
