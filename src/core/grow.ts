@@ -2,7 +2,11 @@
 // entry would take a hundred.
 
 /** A typed array that can be made anew at a length. */
-type Growable = Uint8Array<ArrayBuffer> | Uint16Array<ArrayBuffer>;
+type Growable =
+  | Uint8Array<ArrayBuffer>
+  | Uint16Array<ArrayBuffer>
+  | Int32Array<ArrayBuffer>
+  | Float64Array<ArrayBuffer>;
 
 /**
  * The array itself when it holds `length` items, otherwise a copy at least twice as long.

@@ -60,7 +60,8 @@ export interface RunSummary {
  * Summarize a run.
  *
  * @param workdir The workdir.
- * @param jobs The jobs.
+ * @param jobs The jobs, by index: an array, or a list read once for the counts and once more
+ *   if the entries are read.
  * @param durationMs The run's duration.
  * @param signal The signal that stopped it, if any.
  * @param halted Whether it halted on a failure.
@@ -68,7 +69,7 @@ export interface RunSummary {
  */
 export function summarize(
   workdir: string,
-  jobs: readonly Job[],
+  jobs: Iterable<Job> & { readonly length: number },
   durationMs: number,
   signal: string | null,
   halted: boolean,
@@ -97,7 +98,7 @@ export function summarize(
   let entries: JobSummary[] | null = null;
   Object.defineProperty(summary, "jobs", {
     enumerable: true,
-    get: () => entries ??= jobs.map(jobSummary),
+    get: () => entries ??= Array.from(jobs, jobSummary),
   });
   return summary;
 }

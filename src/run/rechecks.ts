@@ -10,13 +10,13 @@ import type { Scheduler } from "../schedulers/scheduler.ts";
  * still going when the next is due is not doubled.
  *
  * @param scheduler The scheduler.
- * @param jobs The run's jobs (the list grows as jobs are fed).
+ * @param jobs The run's jobs that have not ended, as they are at each recheck.
  * @param logger Where a failed poll is told.
  * @returns A function that stops the rechecks.
  */
 export function startRechecks(
   scheduler: Scheduler,
-  jobs: readonly Job[],
+  jobs: () => readonly Job[],
   logger: Logger,
 ): () => void {
   const seconds = scheduler.recheckInterval;
@@ -25,7 +25,7 @@ export function startRechecks(
   const id = setInterval(() => {
     if (busy) return;
     busy = true;
-    scheduler.pollingJobs(jobs, "allDone")
+    scheduler.pollingJobs(jobs(), "allDone")
       .catch((e) => logger.warn(`the recheck of running jobs failed: ${e}`))
       .finally(() => busy = false);
   }, seconds * 1000);

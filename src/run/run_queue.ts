@@ -14,6 +14,7 @@ export class RunQueue {
   #entering = 0;
   #closed = false;
   #stopped = false;
+  #turn: Promise<unknown> = Promise.resolve();
 
   /** How many jobs wait. */
   get length(): number {
@@ -38,6 +39,19 @@ export class RunQueue {
     if (this.#closed) return false;
     this.#entering++;
     return true;
+  }
+
+  /**
+   * Make the jobs counted in one at a time, in the order they came: a job's index is how many
+   * were made before it, which two made at once would both take.
+   *
+   * @param make What makes and queues a job.
+   * @returns What it returns.
+   */
+  inTurn<T>(make: () => Promise<T>): Promise<T> {
+    const made = this.#turn.then(make);
+    this.#turn = made.catch(() => {});
+    return made;
   }
 
   /** A job counted in by `enter` was queued or not (skipped, refused): the next may come. */

@@ -22,6 +22,7 @@ import { listenForStopSignals, quitNowMessage, SIGNAL_EXIT_CODES } from "./signa
 import { TraceWriter } from "./trace.ts";
 import { type RunOptions, XQUTE_OPTION_KEYS, type XquteOptions } from "./xqute_options.ts";
 import { RunQueue } from "./run_queue.ts";
+import { RunJobs } from "./run_jobs.ts";
 
 /**
  * Runs a batch of jobs: `feed` them, then `runUntilComplete()`.
@@ -38,8 +39,6 @@ import { RunQueue } from "./run_queue.ts";
  * ```
  */
 export class Xqute implements PluginRun {
-  /** The jobs fed so far, by index. */
-  readonly jobs: Job[] = [];
   /** The scheduler that runs them. */
   readonly scheduler: Scheduler;
   /** The plugins. */
@@ -67,6 +66,7 @@ export class Xqute implements PluginRun {
   #signal: Deno.Signal | null = null;
   #halted = false;
   #startedAt = 0;
+  #jobs = new RunJobs();
 
   /**
    * Make a run; nothing is checked on disk or written until the first `feed`.
@@ -96,6 +96,14 @@ export class Xqute implements PluginRun {
     this.scheduler.onJobChange = (job) => this.#record(job);
   }
 
+  /**
+   * The jobs fed so far, by index, in a new array at each read. One that has ended is kept as
+   * a row, not an object, and is read back as a new Job with the state it ended in.
+   */
+  get jobs(): readonly Job[] {
+    return [...this.#jobs];
+  }
+
   /** Whether the run still takes jobs: until `stopFeeding()`, `cancel()` or a signal. */
   get feeding(): boolean {
     return !this.#queue.closed;
@@ -121,15 +129,15 @@ export class Xqute implements PluginRun {
   async feed(cmd: JobCommand, options: JobOptions = {}): Promise<Job> {
     validateJobInput(cmd, options.envs ?? {});
     if (options.image !== undefined && (typeof options.image !== "string" || !options.image)) {
-      throw new TypeError(`Job ${this.jobs.length}: "image" must be an image name or path`);
+      throw new TypeError(`Job ${this.#jobs.length}: "image" must be an image name or path`);
     }
-    const resources = parseResources(options, (key) => `Job ${this.jobs.length}: "${key}"`);
+    const resources = parseResources(options, (key) => `Job ${this.#jobs.length}: "${key}"`);
     // A job is made when there is room for it (run_queue.ts).
     if (!await this.#queue.enter(this.#run !== null)) {
       throw new Error("The run no longer takes jobs (stopFeeding was called)");
     }
     try {
-      return await this.#enter(cmd, options, resources);
+      return await this.#queue.inTurn(() => this.#enter(cmd, options, resources));
     } finally {
       this.#queue.entered();
     }
@@ -137,13 +145,13 @@ export class Xqute implements PluginRun {
 
   async #enter(cmd: JobCommand, options: JobOptions, resources: Resources): Promise<Job> {
     await this.#ensureSetup();
-    const job = this.scheduler.createJob(this.jobs.length, cmd, options.envs ?? {}, {
+    const job = this.scheduler.createJob(this.#jobs.length, cmd, options.envs ?? {}, {
       image: options.image,
       resources,
     });
     // Its own image is pulled (once for all the jobs that name it) before it is queued.
     await this.scheduler.prepareJob(job);
-    this.jobs.push(job);
+    this.#jobs.add(job);
     const hash = await jobHash(job, this.scheduler);
     this.#hashes.set(job.index, hash);
     const twin = this.#earlier.place(job, hash);
@@ -154,13 +162,14 @@ export class Xqute implements PluginRun {
       job.rc = 0;
       job.trial = twin.trial;
       this.scheduler.setStatus(job, JobStatus.FINISHED);
+      this.#jobs.retire(job);
     } else {
       this.scheduler.setStatus(job, JobStatus.QUEUED);
       await this.plugins.event("onJobQueued", this.scheduler, job);
       this.#queue.push(job);
     }
     if (this.#runRecord) {
-      this.#runRecord.total = this.jobs.length;
+      this.#runRecord.total = this.#jobs.length;
       this.#store?.putRun(this.#runNow);
     }
     return job;
@@ -242,7 +251,7 @@ export class Xqute implements PluginRun {
 
   async #killAll(reason: string): Promise<void> {
     this.#killReason ??= reason;
-    await this.scheduler.killRunningJobs(this.jobs, reason);
+    await this.scheduler.killRunningJobs(this.#jobs.live(), reason);
   }
 
   #close(stop = false): void {
@@ -289,7 +298,7 @@ export class Xqute implements PluginRun {
       bin: scheduler.bin,
       jobnamePrefix: scheduler.jobnamePrefix,
       forks: scheduler.forks,
-      total: this.jobs.length,
+      total: this.#jobs.length,
       state: "running",
       signal: null,
       startedAt: Date.now(),
@@ -302,21 +311,16 @@ export class Xqute implements PluginRun {
   async #loop(): Promise<RunSummary> {
     this.#startedAt = performance.now();
     const unlisten = this.#handleSignals ? this.#listen() : () => {};
-    const stopRechecks = startRechecks(this.scheduler, this.jobs, this.logger);
+    const stopRechecks = startRechecks(this.scheduler, () => this.#jobs.live(), this.logger);
     try {
       await this.#dispatch();
     } finally {
       stopRechecks();
       unlisten();
     }
-    const summary = summarize(
-      this.scheduler.workdir,
-      this.jobs,
-      Math.round(performance.now() - this.#startedAt),
-      this.#signal,
-      this.#halted,
-    );
-    for (const job of this.jobs) {
+    const ms = Math.round(performance.now() - this.#startedAt);
+    const summary = summarize(this.scheduler.workdir, this.#jobs, ms, this.#signal, this.#halted);
+    for (const job of this.#jobs.live()) {
       // Jobs that never started are CANCELLED now, as in the summary.
       if (job.status === JobStatus.QUEUED || job.status === JobStatus.INIT) {
         this.#put(job, true);
@@ -348,7 +352,8 @@ export class Xqute implements PluginRun {
       const submission = this.scheduler.submitJobAndUpdateStatus(job);
       submitting.add(submission);
       submission.finally(() => submitting.delete(submission)).catch(() => {});
-      active.add(submission.then(() => this.#runJob(job)));
+      // Once ended, the job is kept as a row (run_jobs.ts).
+      active.add(submission.then(() => this.#runJob(job)).finally(() => this.#jobs.retire(job)));
     }
     await Promise.all(submitting);
     if (!this.#stopping) this.scheduler.drained();
@@ -383,7 +388,7 @@ export class Xqute implements PluginRun {
       },
       again: (signal) => this.logger.warn(`${signal} again: still stopping the running jobs`),
       forceQuit: () => {
-        this.logger.warn(quitNowMessage(this.jobs, this.scheduler.workdir));
+        this.logger.warn(quitNowMessage(this.#jobs.live(), this.scheduler.workdir));
         Deno.exit(SIGNAL_EXIT_CODES.SIGINT);
       },
     });

@@ -43,6 +43,31 @@ Deno.test("Xqute runs local jobs and writes every job file", async () => {
   assert(xq.scheduler instanceof LocalScheduler);
 });
 
+Deno.test("Xqute: jobs fed at once take indexes of their own; an ended job reads back as it ended", async () => {
+  const workdir = await tempDir();
+  const xq = new Xqute({ forks: 2, workdir, errorStrategy: "retry", numRetries: 1 });
+  const fed = await Promise.all(
+    [0, 1, 2, 3].map((i) =>
+      xq.feed(`echo ${i}; exit ${i === 3 ? 4 : 0}`, i === 2 ? { envs: { X: "y" } } : {})
+    ),
+  );
+  assertEquals(fed.map((job) => job.index), [0, 1, 2, 3]);
+  await xq.runUntilComplete();
+  for (const job of fed) {
+    assertEquals(await readJobFile(workdir, job.index, "job.stdout"), `${job.index}\n`);
+  }
+  // Ended, a job is kept as a row: read back, it is a new Job with the state it ended in.
+  const read = xq.jobs;
+  assert(read[3] !== fed[3]);
+  const fields = (job: Job) => [
+    [job.index, job.cmd, job.envs, job.metadir, job.mountedMetadir, job.jid, job.trialLimits],
+    [job.status, job.rc, job.trial, job.killed, job.skipped, job.usage],
+    [job.submittedAt, job.trialSubmittedAt, job.startedAt, job.endedAt],
+  ];
+  assertEquals(read.map(fields), fed.map(fields));
+  assertEquals([read[3].rc, read[3].trial, read[2].envs], [4, 2, { X: "y" }]);
+});
+
 Deno.test("Xqute retries: six jobs with three retries at three forks end in well under 3 s", async () => {
   const workdir = await tempDir();
   const xq = new Xqute({ forks: 3, workdir, errorStrategy: "retry", numRetries: 3 });
