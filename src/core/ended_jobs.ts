@@ -62,6 +62,8 @@ export class EndedJobs {
   #rc = new Int32Array(1024);
   #trial = new Int32Array(1024);
   #numbers = new Float64Array(1024 * NUMBERS);
+  // The metadir's name when it is a number other than the index (`--resume` placed it), or -1.
+  #dir = new Int32Array(1024);
   #cmd: JobCommand[] = [];
   #jid: string[] = [];
   #limits: (readonly Resources[])[] = [];
@@ -82,6 +84,7 @@ export class EndedJobs {
     this.#rc = grown(this.#rc, i + 1);
     this.#trial = grown(this.#trial, i + 1);
     this.#numbers = grown(this.#numbers, (i + 1) * NUMBERS);
+    this.#dir = grown(this.#dir, i + 1);
     const usage = job.usage;
     this.#flags[i] = KEPT | (job.killed ? KILLED : 0) | (job.skipped ? SKIPPED : 0) |
       (job.ranOutOfMemory ? OUT_OF_MEMORY : 0) | (job.rc !== null ? HAS_RC : 0) |
@@ -122,6 +125,25 @@ export class EndedJobs {
   }
 
   /**
+   * A kept job's state, in an object of the caller's (none is made).
+   *
+   * @param index The job's index.
+   * @param into Where to put it.
+   * @returns `into`, or `undefined` when none is kept at that index.
+   */
+  state<T extends { status: number; killed: boolean; skipped: boolean }>(
+    index: number,
+    into: T,
+  ): T | undefined {
+    const flags = this.#flags[index];
+    if (!(flags & KEPT)) return undefined;
+    into.status = this.#status[index];
+    into.killed = (flags & KILLED) !== 0;
+    into.skipped = (flags & SKIPPED) !== 0;
+    return into;
+  }
+
+  /**
    * A kept job, made anew: a Job of its own, with the state it ended in.
    *
    * @param index The job's index.
@@ -131,8 +153,9 @@ export class EndedJobs {
     const flags = this.#flags[index];
     if (!(flags & KEPT)) return undefined;
     const rare = this.#rare.get(index) ?? {};
+    const dir = this.#dir[index] < 0 ? index : this.#dir[index];
     const [metadir, mounted] = rare.metadir ??
-      [`${this.#root}/${index}`, `${this.#mountedRoot}/${index}`];
+      [`${this.#root}/${dir}`, `${this.#mountedRoot}/${dir}`];
     const job = new Job(index, this.#cmd[index], metadir, mounted, rare.envs, {
       image: rare.image,
       resources: rare.resources,
@@ -174,15 +197,17 @@ export class EndedJobs {
 
   #rareOf(job: Job): Rare | null {
     const rare: Rare = {};
-    const [metadir, mounted] = [job.metadir, job.mountedMetadir];
-    const name = `/${job.index}`;
+    const [metadir, mounted, dir] = [job.metadir, job.mountedMetadir, job.dir];
+    const name = `/${dir}`;
     if (this.#root === null && metadir.endsWith(name) && mounted.endsWith(name)) {
       this.#root = metadir.slice(0, -name.length);
       this.#mountedRoot = mounted.slice(0, -name.length);
     }
-    if (metadir !== `${this.#root}${name}` || mounted !== `${this.#mountedRoot}${name}`) {
-      rare.metadir = [metadir, mounted];
-    }
+    const numbered = /^(0|[1-9]\d{0,8})$/.test(dir);
+    this.#dir[job.index] = numbered && dir !== String(job.index) ? Number(dir) : -1;
+    if (
+      !numbered || metadir !== `${this.#root}${name}` || mounted !== `${this.#mountedRoot}${name}`
+    ) rare.metadir = [metadir, mounted];
     if (Object.keys(job.envs).length) rare.envs = job.envs;
     if (job.image !== null) rare.image = job.image;
     if (Object.keys(job.resources).length) rare.resources = job.resources;

@@ -93,6 +93,11 @@ const RETRIES = 8;
  * for each change.
  */
 export const COMMIT_WINDOW_MS = 50;
+/**
+ * How many job records may wait to be written before a feed waits for them: jobs skipped by
+ * `--resume` are fed one after another without letting the window's timer fire.
+ */
+export const PENDING_MAX = 2000;
 
 /**
  * A job's record, as the run keeps it.
@@ -231,6 +236,16 @@ export class StateStore {
   putJob(record: JobRecord): void {
     this.#pendingJobs.set(record.index, record);
     this.#schedule();
+  }
+
+  /**
+   * When too many job records wait to be written ({@linkcode PENDING_MAX}), write them now,
+   * once: a write that fails leaves them pending, as the timer's would, and is not waited on.
+   */
+  async room(): Promise<void> {
+    if (this.#pendingJobs.size < PENDING_MAX) return;
+    this.#writing ??= this.#writeOnce().finally(() => this.#writing = null);
+    await this.#writing;
   }
 
   /**

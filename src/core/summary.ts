@@ -56,12 +56,23 @@ export interface RunSummary {
   jobs: JobSummary[];
 }
 
+/** A run's jobs as its summary reads them. */
+export interface SummarizedJobs extends Iterable<Job> {
+  /** How many. */
+  readonly length: number;
+  /**
+   * Each job's state, by index, without making a Job of each (the same object may come
+   * again, changed).
+   */
+  states(): Iterable<{ status: number; killed: boolean; skipped: boolean }>;
+}
+
 /**
  * Summarize a run.
  *
  * @param workdir The workdir.
- * @param jobs The jobs, by index: an array, or a list read once for the counts and once more
- *   if the entries are read.
+ * @param jobs The jobs, by index: their states are counted, and each job is read when the
+ *   summary's entries are.
  * @param durationMs The run's duration.
  * @param signal The signal that stopped it, if any.
  * @param halted Whether it halted on a failure.
@@ -69,7 +80,7 @@ export interface RunSummary {
  */
 export function summarize(
   workdir: string,
-  jobs: Iterable<Job> & { readonly length: number },
+  jobs: SummarizedJobs,
   durationMs: number,
   signal: string | null,
   halted: boolean,
@@ -86,7 +97,7 @@ export function summarize(
     halted,
     jobs: [],
   };
-  for (const job of jobs) {
+  for (const job of jobs.states()) {
     const status = jobOutcome(job);
     if (status === "SKIPPED") summary.skipped++;
     else if (status === "FINISHED") summary.succeeded++;

@@ -3,6 +3,8 @@
 
 import { grown } from "../core/grow.ts";
 
+const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, "0"));
+
 /**
  * Jobs' SHA-256 hashes, by index.
  *
@@ -42,10 +44,10 @@ export class JobHashes {
    */
   get(index: number): string {
     if (!this.#set[index]) return "";
-    let hex = "";
-    for (let i = index * 32; i < index * 32 + 32; i++) {
-      hex += this.#bytes[i].toString(16).padStart(2, "0");
-    }
-    return hex;
+    // One flat string: one made by `+=` is a tree of 64 pieces, kept whole by the job's
+    // record until it is written.
+    const pairs = new Array<string>(32);
+    for (let i = 0; i < 32; i++) pairs[i] = HEX[this.#bytes[index * 32 + i]];
+    return pairs.join("");
   }
 }

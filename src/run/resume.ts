@@ -63,7 +63,7 @@ const MAY_HAVE_FINISHED = new Set(["FINISHED", "SKIPPED", "RUNNING", "SUBMITTED"
 export class EarlierJobs {
   // Twins in the order found, only what is needed of each (100,000 records add up); a taken
   // one is set to null, and `next` skips those before it.
-  #byHash = new Map<string, { records: (EarlierJob | null)[]; next: number }>();
+  #byHash = new Map<string, { records: (EarlierJob | null)[]; next: number; sorted: boolean }>();
   #kept = new Set<string>();
   #used = new Set<string>();
   #next = 0;
@@ -88,7 +88,7 @@ export class EarlierJobs {
     };
     const twins = this.#byHash.get(record.hash);
     if (twins) twins.records.push(kept);
-    else this.#byHash.set(record.hash, { records: [kept], next: 0 });
+    else this.#byHash.set(record.hash, { records: [kept], next: 0, sorted: false });
   }
 
   /**
@@ -117,6 +117,14 @@ export class EarlierJobs {
    */
   place(job: Job, hash: string): Twin | null {
     const twins = this.#byHash.get(hash);
+    // Identical jobs take their twins in the order of their metadirs (Kv lists them by name:
+    // 10 before 2), so that each of a list run again finds its own.
+    if (twins && !twins.sorted) {
+      twins.records.sort((a, b) =>
+        dirOrder(a!) - dirOrder(b!) || (a!.dir ?? "").localeCompare(b!.dir ?? "")
+      );
+      twins.sorted = true;
+    }
     for (let at = twins?.next ?? 0; twins && at < twins.records.length; at++) {
       const record = twins.records[at];
       if (!record) continue;
@@ -138,4 +146,10 @@ export class EarlierJobs {
     job.placeIn(dir);
     return null;
   }
+}
+
+/** A metadir's place among its twins': its number, or after all numbers. */
+function dirOrder(record: EarlierJob): number {
+  const number = Number(recordDir(record));
+  return Number.isInteger(number) ? number : Infinity;
 }

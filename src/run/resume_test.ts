@@ -70,3 +70,20 @@ Deno.test("Xqute resume stopped while feeding keeps the records of jobs it had n
   assertEquals((await again.runUntilComplete()).skipped, 3);
   for (const name of ["a", "b", "c"]) assertEquals(await runs(marker, name), 1);
 });
+
+Deno.test("Xqute resume: each of many identical jobs finds its own metadir, and the whole run is skipped", async () => {
+  const workdir = await tempDir();
+  const first = new Xqute({ workdir, forks: 4 });
+  for (let i = 0; i < 12; i++) await first.feed("echo same");
+  assertEquals((await first.runUntilComplete()).succeeded, 12);
+  const again = new Xqute({ workdir, forks: 4, resume: true });
+  for (let i = 0; i < 12; i++) await again.feed("echo same");
+  const summary = await again.runUntilComplete();
+  assertEquals(summary.skipped, 12);
+  // Kv lists the earlier records by metadir name, 10 and 11 before 2: job 2 still takes "2".
+  assertEquals(
+    summary.jobs.map((job) => job.stdout),
+    Array.from({ length: 12 }, (_, i) => join(workdir, String(i), "job.stdout")),
+  );
+  assertEquals(again.jobs.map((job) => job.dir), Array.from({ length: 12 }, (_, i) => String(i)));
+});

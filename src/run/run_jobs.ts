@@ -4,9 +4,10 @@
 import type { Job } from "../core/job.ts";
 import { EndedJobs } from "../core/ended_jobs.ts";
 import { JobStatus } from "../core/status.ts";
+import type { SummarizedJobs } from "../core/summary.ts";
 
 /** The jobs fed to a run, by index. */
-export class RunJobs {
+export class RunJobs implements SummarizedJobs {
   #count = 0;
   #live = new Map<number, Job>();
   #ended = new EndedJobs();
@@ -44,6 +45,18 @@ export class RunJobs {
    */
   live(): Job[] {
     return [...this.#live.values()];
+  }
+
+  /**
+   * Every job's state, by index: an ended one's in one object, filled again for each.
+   *
+   * @yields Each job's status, and whether it was killed or skipped.
+   */
+  *states(): Generator<{ status: number; killed: boolean; skipped: boolean }> {
+    const row = { status: 0, killed: false, skipped: false };
+    for (let index = 0; index < this.#count; index++) {
+      yield this.#live.get(index) ?? this.#ended.state(index, row)!;
+    }
   }
 
   /**

@@ -172,6 +172,7 @@ export class Xqute implements PluginRun {
       this.#runRecord.total = this.#jobs.length;
       this.#store?.putRun(this.#runNow);
     }
+    await this.#store?.room();
     return job;
   }
 
@@ -279,12 +280,9 @@ export class Xqute implements PluginRun {
         // Jobs an earlier run left running where they run are taken over, not cancelled.
         scheduler.keepForAdoption(this.#earlier.adoptable(await scheduler.liveJobIds()));
       } else await this.#store.clearJobs();
-      const reaped = await scheduler.reapOrphans();
-      if (reaped.length) {
-        this.logger.info(
-          `an earlier run of this workdir left these running; stopped: ${reaped.join(", ")}`,
-        );
-      }
+      const reaped = (await scheduler.reapOrphans()).join(", ");
+      const left = "an earlier run of this workdir left these running; stopped";
+      if (reaped) this.logger.info(`${left}: ${reaped}`);
     } catch (e) {
       this.#claim.release();
       throw e;
