@@ -39,10 +39,12 @@ for (const engine of ENGINE_NAMES) {
         "-j",
         join(dir, "jobs"),
         "--json",
-      ]);
+      ], { cwd: dir });
       assertEquals(result.code, 1, result.stderr);
       const summary = JSON.parse(result.stdout);
       assertEquals(summary.jobs.map((j: { rc: number }) => j.rc), [137, 137, 0]);
+      // Nothing lands where xqc runs (podman's conmon writes a file `oom` where its client runs).
+      assertEquals([...Deno.readDirSync(dir)].map((entry) => entry.name).sort(), ["jobs", "wd"]);
       for (const index of [0, 1]) {
         assertStringIncludes(
           await readJobFile(workdir, index, "job.stderr"),

@@ -29,6 +29,8 @@ export interface SpawnOptions {
   onMarker: () => void;
   /** `"null"` when the process sends its stderr to its stdout itself. */
   stderr?: "piped" | "null";
+  /** Where it runs, when not where this process does. */
+  cwd?: string;
 }
 
 let setsidPath: string | null | undefined;
@@ -66,7 +68,13 @@ function setsid(): string | null {
  */
 export function spawnJobProcess(argv: readonly string[], options: SpawnOptions): JobProcess {
   const stderr = options.stderr ?? "piped";
-  const child = spawnLeader(argv, { env: options.env, stdin: "null", stdout: "piped", stderr });
+  const child = spawnLeader(argv, {
+    env: options.env,
+    cwd: options.cwd,
+    stdin: "null",
+    stdout: "piped",
+    stderr,
+  });
   const marker = `${options.marker}\n`;
   let output = "";
   let sawMarker = false;
@@ -173,7 +181,7 @@ function eachChunk(
  */
 export function spawnLeader(
   argv: readonly string[],
-  options: Pick<Deno.CommandOptions, "env" | "stdin" | "stdout" | "stderr">,
+  options: Pick<Deno.CommandOptions, "env" | "cwd" | "stdin" | "stdout" | "stderr">,
 ): Deno.ChildProcess {
   const leader = setsid();
   const [program, ...args] = leader ? [leader, resolved(argv[0]), ...argv.slice(1)] : argv;

@@ -25,6 +25,11 @@ export class ApptainerEngine implements Engine {
   }
   /** The container's processes are the client's children: its pipes and cgroup are theirs. */
   readonly daemonContainers = false;
+
+  /** Where xqc runs: apptainer mounts it, and a job without a cwd of its own starts there. */
+  clientCwd(_metadir: string): string | null {
+    return null;
+  }
   /**
    * A configuration file given to every call (`apptainer -c FILE`), when limits need one
    * that does not ask systemd for cgroups.

@@ -83,6 +83,14 @@ export interface Engine {
    */
   readonly daemonContainers: boolean;
   /**
+   * Where a job's client must run, when not where xqc runs: an engine that leaves files in
+   * its client's working directory gets the job's metadir.
+   *
+   * @param metadir The job's metadir (or a pool's folder).
+   * @returns The folder, or `null` for xqc's own.
+   */
+  clientCwd(metadir: string): string | null;
+  /**
    * The image as this engine wants it.
    *
    * @param image The image as given.

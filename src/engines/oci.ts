@@ -38,6 +38,11 @@ export abstract class OciEngine implements Engine {
   }
   /** Containers run under dockerd, or podman's conmon. */
   readonly daemonContainers = true;
+
+  /** Where xqc runs: docker's client leaves nothing there. */
+  clientCwd(_metadir: string): string | null {
+    return null;
+  }
   /** The uid of the process that runs xqc (decides the user flags). */
   readonly processUid: number;
 

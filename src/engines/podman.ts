@@ -1,5 +1,6 @@
 // Podman: as docker, but its `rm -f` waits 10 s for a stop unless told otherwise, it takes
-// GPUs as CDI devices, and a user who is not root keeps their own id in the container.
+// GPUs as CDI devices, a user who is not root keeps their own id in the container, and its
+// conmon writes a file `oom` where the client runs when the kernel kills for memory.
 
 import type { EngineName } from "./engine.ts";
 import { OciEngine } from "./oci.ts";
@@ -17,6 +18,14 @@ export class PodmanEngine extends OciEngine {
   override userArgs(user: string | null): string[] {
     if (user === null && this.processUid !== 0) return ["--userns=keep-id"];
     return super.userArgs(user);
+  }
+
+  /**
+   * The job's metadir: conmon, which podman starts where its client runs, creates a file
+   * `oom` there when a container runs out of memory, which must not land in the user's folder.
+   */
+  override clientCwd(metadir: string): string | null {
+    return metadir;
   }
 
   /** CDI devices (podman 4 has no --gpus): `nvidia.com/gpu=all`, or one per GPU. */

@@ -393,4 +393,14 @@ export abstract class SchedulerBase {
   submissionArgv(job: Job): string[] {
     return [...shellSplit(this.jobcmdShebang(job)), this.wrapperPath(job)];
   }
+
+  /**
+   * Where a job's client runs, when not where xqc runs (an engine that leaves files there).
+   *
+   * @param _job The job.
+   * @returns The folder, or `null`.
+   */
+  clientCwd(_job: Job): string | null {
+    return null;
+  }
 }

@@ -175,6 +175,7 @@ export abstract class SpawningScheduler extends Scheduler {
       marker: RUNNING_MARKER,
       onMarker: () => running(),
       stderr: this.clientStderr,
+      cwd: this.clientCwd(job) ?? undefined,
     });
     const jid = this.jobId(job, process.pid);
     const sampler = cgroup || own ? null : this.#sampler;

@@ -86,6 +86,7 @@ export function batchScript(
     signals: system.stopSignals,
     stopped: job.stoppedFile,
     launch: host.submissionArgv(job),
+    launchCwd: launcher?.engine.clientCwd(job.metadir) ?? null,
     stop: launcher?.engine.stopArgv(host.containerName(job), launcher.remove) ?? null,
     envFile: Object.keys(envs).length ? join(job.metadir, "job.env") : null,
     startFiles: [job.rcFile, job.statusFile, job.stdoutFile, job.stderrFile, job.usageFile],

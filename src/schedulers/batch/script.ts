@@ -22,6 +22,8 @@ export interface BatchScriptParts {
   stopped: string;
   /** The argv that runs the job's wrapper (the engine command and the wrapper's path). */
   launch: readonly string[];
+  /** Where the engine's client runs, when not where the system starts the script. */
+  launchCwd: string | null;
   /** The argv that stops the job's container by name, when its engine names containers. */
   stop: readonly string[] | null;
   /** The file of the job's variables (mode 0600), when it has any. */
@@ -64,6 +66,7 @@ export function envFileText(envs: Readonly<Record<string, string>>): string {
  *   index: 0, trial: 1, workdir: "/w", options: ["#SBATCH --partition=debug"],
  *   restarted: "false", signals: ["TERM"], stopped: "/w/0/job.stopped",
  *   launch: ["docker", "run", "--name", "xqc-1-0-1", "img", "/bin/bash", "/w/0/job.wrapped"],
+ *   launchCwd: null,
  *   stop: ["docker", "rm", "-f", "xqc-1-0-1"], envFile: null, startFiles: ["/w/0/job.rc"],
  * });
  * assertStringIncludes(text, "docker rm -f xqc-1-0-1");
@@ -86,7 +89,9 @@ ${traps}
 ${parts.envFile ? `. ${shellQuote(parts.envFile)}` : "# no variables of its own"}
 # A job started again (a requeue after a node failed): its last start's files go first.
 ${parts.restarted} && rm -f -- ${shellJoin(parts.startFiles)} ${shellQuote(parts.stopped)}
-${shellJoin(parts.launch)} </dev/null &
+${parts.launchCwd ? `cd ${shellQuote(parts.launchCwd)} || exit 1\n` : ""}${
+    shellJoin(parts.launch)
+  } </dev/null &
 xqc_child=$!
 wait "$xqc_child"; xqc_rc=$?
 # A trapped signal interrupts wait: wait again until the wrapper has ended.

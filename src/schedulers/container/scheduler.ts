@@ -253,6 +253,11 @@ export class ContainerScheduler extends SpawningScheduler {
     return this.engine.clientEnv(this.#launcher.jobEnvs(super.processEnv(job)));
   }
 
+  /** Where the engine wants its client to run (podman: the metadir), if not here. */
+  override clientCwd(job: Job): string | null {
+    return this.engine.clientCwd(job.metadir);
+  }
+
   /**
    * The named mounts' variables, then the plugins' onJobcmdInit.
    *
@@ -362,6 +367,7 @@ export class ContainerScheduler extends SpawningScheduler {
         ),
       channel: (name) => fifos() ? join(this.workdir, POOL_CHANNELS, name) : null,
       agentEnv: () => ({ ...engine.clientEnv({}), [WORKDIR_TAG]: this.workdir }),
+      agentCwd: () => engine.clientCwd(this.workdir),
       nameOf: (name, pid) => engine.jobId(name, pid),
       remove: (container) => engine.removeContainers([container.name]),
       // A container that has no cgroup of its own (apptainer) gets one the run makes, which

@@ -86,7 +86,7 @@ export class PoolContainer {
    * Start a container's client.
    *
    * @param argv The engine argv that runs the agent.
-   * @param env The client's environment, added to this process's.
+   * @param client The client's environment, added to this process's, and where it runs.
    * @param nameOf What the container is called, given its client's pid.
    * @param key What jobs it may run.
    * @param kind What it is, for messages (`container`, `Slurm allocation`).
@@ -95,7 +95,7 @@ export class PoolContainer {
    */
   constructor(
     argv: readonly string[],
-    env: Record<string, string>,
+    client: { env: Record<string, string>; cwd?: string },
     nameOf: (pid: number) => string,
     key: string,
     kind = "container",
@@ -104,7 +104,7 @@ export class PoolContainer {
     if (channel) this.#channel = openChannel(channel);
     // With FIFOs, the client's stdout carries nothing anyone reads.
     this.#child = spawnLeader(argv, {
-      env,
+      ...client,
       stdin: "piped",
       stdout: this.#channel ? "null" : "piped",
       stderr: "piped",

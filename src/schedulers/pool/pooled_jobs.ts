@@ -51,6 +51,8 @@ export interface PoolSite {
   channel(name: string): string | null;
   /** The environment of a pool container's client. */
   agentEnv(): Record<string, string>;
+  /** Where a pool container's client runs, when not where xqc runs. */
+  agentCwd(): string | null;
   /** What a container is called, given its name and its client's pid. */
   nameOf(name: string, pid: number): string;
   /** Remove a container that did not end when its agent was told to. */
@@ -118,7 +120,7 @@ export class PooledJobs {
       try {
         const started = new PoolContainer(
           site.agentArgv(image, resources, name, cgroup),
-          site.agentEnv(),
+          { env: site.agentEnv(), cwd: site.agentCwd() ?? undefined },
           (pid) => site.nameOf(name, pid),
           key,
           site.poolKind,

@@ -105,6 +105,8 @@ export function slurmPoolSite(host: SlurmPoolHost, hooks: SlurmPoolHooks): PoolS
       ...(launcher ? launcher.engine.clientEnv({}) : {}),
       [WORKDIR_TAG]: host.workdir,
     }),
+    // srun starts the task, the engine's client, in the folder srun runs in.
+    agentCwd: () => launcher?.engine.clientCwd(host.workdir) ?? null,
     nameOf: (name) => name,
     remove: async (container) => {
       await host.queue.cancelAndWait(await host.queue.liveByName(container.name));
