@@ -106,12 +106,15 @@ function bareArgv(engine: Engine, forks: number, viaBash = false): string[] {
   return ["xargs", "-P", String(forks), "-I{}", ...engineArgv(engine, viaBash)];
 }
 
-/** `xqc` as `deno task xqc` and the compiled binary run it: a 1 MB young generation. */
+/**
+ * `xqc` as `deno task xqc` and the compiled binary run it: a 1 MB young generation, and V8's
+ * memory saver mode.
+ */
 const XQC = [
   Deno.execPath(),
   "run",
   "-A",
-  "--v8-flags=--max-semi-space-size=1",
+  "--v8-flags=--max-semi-space-size=1,--memory-saver-mode",
   "--config",
   CONFIG,
   CLI,
