@@ -1,9 +1,8 @@
 // The resume hash of every job of a run, 32 bytes a job in one buffer: 100,000 hex strings
 // in a map would take ten times that.
 
+import { decodeHex, encodeHex } from "@std/encoding/hex";
 import { grown } from "../core/grow.ts";
-
-const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, "0"));
 
 /**
  * Jobs' SHA-256 hashes, by index.
@@ -30,9 +29,7 @@ export class JobHashes {
   set(index: number, hex: string): void {
     this.#set = grown(this.#set, index + 1);
     this.#bytes = grown(this.#bytes, (index + 1) * 32);
-    for (let i = 0; i < 32; i++) {
-      this.#bytes[index * 32 + i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
-    }
+    this.#bytes.set(decodeHex(hex), index * 32);
     this.#set[index] = 1;
   }
 
@@ -44,10 +41,8 @@ export class JobHashes {
    */
   get(index: number): string {
     if (!this.#set[index]) return "";
-    // One flat string: one made by `+=` is a tree of 64 pieces, kept whole by the job's
-    // record until it is written.
-    const pairs = new Array<string>(32);
-    for (let i = 0; i < 32; i++) pairs[i] = HEX[this.#bytes[index * 32 + i]];
-    return pairs.join("");
+    // One flat string (one made by `+=` would be a tree of 64 pieces, kept whole by the
+    // job's record until it is written).
+    return encodeHex(this.#bytes.subarray(index * 32, index * 32 + 32));
   }
 }
