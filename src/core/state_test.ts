@@ -11,6 +11,7 @@ import {
   commitBatches,
   type JobRecord,
   jobRecordOf,
+  PENDING_MAX,
   recordBytes,
   StateStore,
 } from "./state.ts";
@@ -190,6 +191,31 @@ Deno.test("StateStore tries a failed window's write again, unasked, and drops no
     assertEquals(entries.map((e) => e.value?.index), [0, 1]);
   } finally {
     reader.close();
+    await store.close();
+  }
+});
+
+Deno.test("StateStore.room() writes at once when PENDING_MAX records wait, not before", async () => {
+  const dir = await tempDir();
+  const path = join(dir, "state.kv");
+  const kv = await Deno.openKv(path);
+  // The real Kv, with its commits counted.
+  let commits = 0;
+  const store = new StateStore(path, onCommit(kv, (commit) => (commits++, commit())));
+  try {
+    // Fed in one go (as skipped jobs are), the window's timer has no turn in between.
+    for (let i = 0; i < PENDING_MAX - 1; i++) store.putJob(record(i, "true"));
+    await store.room();
+    assertEquals(commits, 0, "fewer than PENDING_MAX wait: room() wrote");
+    store.putJob(record(PENDING_MAX - 1, "true"));
+    await store.room();
+    assert(commits > 0, "PENDING_MAX wait: room() did not write");
+    const reader = await Deno.openKv(path);
+    let written = 0;
+    for await (const _ of reader.list({ prefix: ["job"] })) written++;
+    reader.close();
+    assertEquals(written, PENDING_MAX);
+  } finally {
     await store.close();
   }
 });
